@@ -1,0 +1,1 @@
+"""RobustForensics workflow package."""

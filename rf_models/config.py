@@ -1,0 +1,92 @@
+"""Configuration: load, fill defaults from the JSON schema, validate with key-path messages."""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """The configuration does not match rf_models/schemas/config.schema.yaml."""
+
+
+def schema_path() -> Path:
+    return Path(str(resources.files("rf_models") / "schemas" / "config.schema.yaml"))
+
+
+def load_schema() -> dict[str, Any]:
+    return yaml.safe_load(schema_path().read_text())
+
+
+def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) -> None:
+    if "$ref" in schema:
+        schema = root["definitions"][schema["$ref"].rsplit("/", 1)[-1]]
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance:
+            _fill_defaults(instance[key], sub, root)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in instance.items():
+            if key not in schema.get("properties", {}):
+                _fill_defaults(value, extra, root)
+
+
+def _message(err: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in err.absolute_path) or "<top level>"
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        unknown = sorted(set(err.instance) - set(allowed))
+        return f"config key {where}: unknown key(s) {unknown}; allowed keys: {allowed}"
+    return f"config key {where}: {err.message}"
+
+
+def validate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``config`` with defaults filled in; raise ConfigError on any problem."""
+    schema = load_schema()
+    filled = copy.deepcopy(dict(config))
+    validator = jsonschema.Draft7Validator(schema)
+    errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("\n".join(_message(e) for e in errors))
+    _fill_defaults(filled, schema, schema)
+    return filled
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    config.update(overrides or {})
+    return validate_config(config)
+
+
+def part_names(config: dict[str, Any]) -> list[str]:
+    return [f"{config['part_prefix']}{k}" for k in config["parts"]]
+
+
+def split_parts(config: dict[str, Any], split: str) -> tuple[list[str], list[str]]:
+    """(train part names, val part names) of a split."""
+    spec = config["lists"]["splits"][split]
+    known = set(config["parts"])
+    val = list(spec["val"])
+    train = spec["train"]
+    if train == "rest":
+        train = [k for k in config["parts"] if k not in set(val)]
+    elif train == "all":
+        train = list(config["parts"])
+    unknown = sorted((set(val) | set(train)) - known)
+    if unknown:
+        raise ConfigError(f"config key lists.splits.{split}: parts {unknown} are not in `parts`")
+    prefix = config["part_prefix"]
+    return [f"{prefix}{k}" for k in train], [f"{prefix}{k}" for k in val]

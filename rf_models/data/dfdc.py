@@ -1,0 +1,77 @@
+"""The DFDC folder layout: ``<root>/<part>/metadata.json`` plus the part's ``.mp4`` files."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+LABELS = {"REAL": 0, "FAKE": 1}
+VIDEO_SUFFIX = ".mp4"
+
+
+class MetadataError(ValueError):
+    """A part's metadata.json cannot be used."""
+
+
+@dataclass(frozen=True)
+class VideoEntry:
+    """One video of a part, as found in the folder and/or in metadata.json."""
+
+    part: str
+    video: str  # file name, e.g. "aaqaifqrwn.mp4"
+    path: Path
+    label: int | None  # 1 = FAKE, 0 = REAL, None when not in metadata
+    original: str | None
+    in_metadata: bool
+    on_disk: bool
+
+    @property
+    def video_id(self) -> str:
+        return Path(self.video).stem
+
+
+def read_metadata(path: str | Path) -> dict[str, tuple[int, str | None]]:
+    """Return ``{file name: (label, original)}`` from a DFDC metadata.json."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise MetadataError(f"{path}: metadata.json not found") from None
+    except json.JSONDecodeError as err:
+        raise MetadataError(f"{path}: not valid JSON ({err})") from None
+    if not isinstance(raw, dict):
+        raise MetadataError(f"{path}: expected a JSON object of videos, found {type(raw).__name__}")
+    out: dict[str, tuple[int, str | None]] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict) or entry.get("label") not in LABELS:
+            raise MetadataError(
+                f"{path}: entry {name!r} needs a label REAL or FAKE, found {entry!r}"
+            )
+        out[name] = (LABELS[entry["label"]], entry.get("original"))
+    return out
+
+
+def part_entries(part_dir: str | Path) -> list[VideoEntry]:
+    """Every video of a part, from the folder and from metadata.json, sorted by name.
+
+    Listing only, no video is opened: the DAG and dry runs stay cheap.
+    """
+    part_dir = Path(part_dir)
+    meta = read_metadata(part_dir / "metadata.json")
+    on_disk = {p.name for p in part_dir.glob(f"*{VIDEO_SUFFIX}")}
+    entries = []
+    for name in sorted(on_disk | set(meta)):
+        label, original = meta.get(name, (None, None))
+        entries.append(
+            VideoEntry(
+                part=part_dir.name,
+                video=name,
+                path=part_dir / name,
+                label=label,
+                original=original,
+                in_metadata=name in meta,
+                on_disk=name in on_disk,
+            )
+        )
+    return entries

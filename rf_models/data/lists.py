@@ -1,0 +1,81 @@
+"""Training/validation lists in the seed's format (seed-facts section 5).
+
+One line per face tube: ``<part>/<video_id>/frame%d_face<k>.<ext> start stride count label``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rf_models.data.manifest import ManifestRow, read_manifest
+from rf_models.io_utils import atomic_write_text
+
+
+@dataclass(frozen=True)
+class ListLine:
+    pattern: str  # <part>/<video_id>/frame%d_face<k>.<ext>
+    start: int
+    stride: int
+    count: int
+    label: int
+
+    def format(self) -> str:
+        return f"{self.pattern} {self.start} {self.stride} {self.count} {self.label}"
+
+    def frames(self) -> list[int]:
+        return [self.start + i * self.stride for i in range(self.count)]
+
+
+def parse_list_line(line: str, where: str = "") -> ListLine:
+    parts = line.split()
+    if len(parts) != 5:
+        raise ValueError(f"{where}: expected 'pattern start stride count label', found {line!r}")
+    try:
+        start, stride, count, label = (int(p) for p in parts[1:])
+    except ValueError:
+        raise ValueError(f"{where}: start, stride, count and label must be integers: {line!r}") from None
+    if "%d" not in parts[0]:
+        raise ValueError(f"{where}: the path pattern needs a %d frame field: {line!r}")
+    if label not in (0, 1):
+        raise ValueError(f"{where}: label must be 0 (REAL) or 1 (FAKE), found {label}")
+    return ListLine(parts[0], start, stride, count, label)
+
+
+def read_list(path: str | Path) -> list[ListLine]:
+    """The lines of a list file; count <= 0 lines are dropped as the seed did."""
+    path = Path(path)
+    lines = []
+    for number, text in enumerate(path.read_text().splitlines(), 1):
+        if text.strip():
+            line = parse_list_line(text, f"{path}:{number}")
+            if line.count > 0:
+                lines.append(line)
+    return lines
+
+
+def tube_lines(row: ManifestRow, stride: int, frame_stride: int, ext: str) -> list[ListLine]:
+    """The list lines of one video: one per face tube, frames 1..n_frames every ``stride``."""
+    if not row.usable or row.num_faces < 1 or row.label is None:
+        return []
+    if stride % frame_stride:
+        raise ValueError(
+            f"list stride {stride} must be a multiple of frames.stride {frame_stride}: "
+            "only every frames.stride-th frame has a crop"
+        )
+    count = len(range(1, row.n_frames + 1, stride))
+    return [
+        ListLine(f"{row.part}/{row.video_id}/frame%d_face{k}.{ext}", 1, stride, count, row.label)
+        for k in range(1, row.num_faces + 1)
+    ]
+
+
+def make_list(manifests: list[str | Path], out: str | Path, stride: int, frame_stride: int,
+              ext: str) -> int:
+    """Write the list of every usable face tube in ``manifests``; return the number of lines."""
+    lines = []
+    for manifest in manifests:
+        for row in read_manifest(manifest):
+            lines.extend(tube_lines(row, stride, frame_stride, ext))
+    atomic_write_text(out, "".join(line.format() + "\n" for line in lines))
+    return len(lines)

@@ -1,0 +1,80 @@
+"""track_faces: the seed's IoU tubes and crop boxes for every video of a part, as JSON."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from rf_models.data.manifest import ManifestRow, read_manifest, write_manifest
+from rf_models.detect.txt_io import read_detections_txt
+from rf_models.io_utils import atomic_output_dir
+from rf_models.track.boxes import boxes_from_txt_rows
+from rf_models.track.tracks import VideoTracks, track_video
+from rf_models.track.tracks_io import write_tracks_json
+
+log = logging.getLogger(__name__)
+_TXT = re.compile(r"^frame(\d+)\.txt$")
+
+
+def read_video_detections(video_dir: Path, score_threshold: float) -> dict[int, list]:
+    """Kept boxes (corners) per frame index from a video's ``frame<N>.txt`` files."""
+    out = {}
+    for path in video_dir.iterdir():
+        match = _TXT.match(path.name)
+        if match:
+            out[int(match.group(1))] = boxes_from_txt_rows(
+                read_detections_txt(path), score_threshold
+            )
+    return out
+
+
+def track_one(row: ManifestRow, detections_dir: Path, opts: dict, frame_stride: int):
+    """(tracks or None, updated manifest row) for one video."""
+    video_dir = detections_dir / row.video_id
+    if not video_dir.is_dir():
+        return None, row.with_status("unreadable", "no detections (see the detect_faces log)")
+    try:
+        detections = read_video_detections(video_dir, opts["score_threshold"])
+    except ValueError as err:
+        return None, row.with_status("unreadable", f"bad detection file: {err}")
+    frames = list(range(1, row.n_frames + 1, frame_stride))
+    tracks = track_video(
+        detections,
+        frames,
+        row.width,
+        row.height,
+        iou_threshold=opts["iou_threshold"],
+        crop_scale=opts["crop_scale"],
+        crop_source=opts["crop_source"],
+    )
+    if tracks.status == "no_face":
+        reason = f"face-count vote is 0 ({sum(1 for b in detections.values() if b)} frames had faces)"
+        return tracks, row.with_status("no_face", reason, num_faces=0)
+    return tracks, row.with_status(row.status, row.reason, num_faces=tracks.num_faces)
+
+
+def track_part(
+    detections_dir: str | Path,
+    manifest_in: str | Path,
+    tracks_out: str | Path,
+    manifest_out: str | Path,
+    opts: dict,
+    frame_stride: int = 1,
+) -> list[ManifestRow]:
+    detections_dir = Path(detections_dir)
+    rows = []
+    with atomic_output_dir(tracks_out) as tmp:
+        for row in read_manifest(manifest_in):
+            if not row.usable:
+                rows.append(row)
+                continue
+            tracks, row = track_one(row, detections_dir, opts, frame_stride)
+            if tracks is not None:
+                write_tracks_json(Path(tmp) / f"{row.video_id}.json", tracks)
+            if not row.usable:
+                log.warning("%s/%s: %s (%s)", row.part, row.video, row.status, row.reason)
+            rows.append(row)
+    write_manifest(manifest_out, rows)
+    return rows
+

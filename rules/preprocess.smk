@@ -1,0 +1,107 @@
+# Per-part preprocessing: frames -> RetinaFace txt -> tubes -> aligned face crops.
+
+
+rule extract_frames:
+    input:
+        videos=part_videos,
+        metadata=lambda wc: os.path.join(part_dir(wc.part), "metadata.json"),
+    output:
+        frames=frames_output(f"{RESULTS}/frames/{{part}}"),
+        manifest=f"{RESULTS}/extract/{{part}}.tsv",
+    params:
+        part_dir=lambda wc: part_dir(wc.part),
+        frames={k: v for k, v in config["frames"].items() if k != "temp"},
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,
+    log:
+        f"{LOGS}/extract_frames/{{part}}.log",
+    benchmark:
+        f"{BENCH}/extract_frames/{{part}}.tsv"
+    script:
+        "../workflow_scripts/extract_frames.py"
+
+
+rule export_detector:
+    input:
+        weights=DETECT_WEIGHTS,
+    output:
+        onnx=f"{RESULTS}/detector/retinaface_mobilenet0.25.onnx",
+    log:
+        f"{LOGS}/export_detector.log",
+    benchmark:
+        f"{BENCH}/export_detector.tsv"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../workflow_scripts/export_detector.py"
+
+
+rule detect_faces:
+    input:
+        frames=f"{RESULTS}/frames/{{part}}",
+        manifest=f"{RESULTS}/extract/{{part}}.tsv",
+        weights=DETECT_WEIGHTS,
+        onnx=rules.export_detector.output.onnx,
+    output:
+        detections=directory(f"{RESULTS}/detections/{{part}}"),
+    params:
+        detect={k: v for k, v in config["detect"].items() if k != "weights"},
+        frames_scale=config["frames"]["scale"],
+        frames_format=config["frames"]["format"],
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 3000 * attempt,
+        runtime=lambda wc, attempt: 240 * attempt,
+    log:
+        f"{LOGS}/detect_faces/{{part}}.log",
+    benchmark:
+        f"{BENCH}/detect_faces/{{part}}.tsv"
+    script:
+        "../workflow_scripts/detect_faces.py"
+
+
+rule track_faces:
+    input:
+        detections=f"{RESULTS}/detections/{{part}}",
+        manifest=f"{RESULTS}/extract/{{part}}.tsv",
+    output:
+        tracks=directory(f"{RESULTS}/tracks/{{part}}"),
+        manifest=f"{RESULTS}/tracks/{{part}}.tsv",
+    params:
+        track=config["track"],
+        frame_stride=config["frames"]["stride"],
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    log:
+        f"{LOGS}/track_faces/{{part}}.log",
+    benchmark:
+        f"{BENCH}/track_faces/{{part}}.tsv"
+    script:
+        "../workflow_scripts/track_faces.py"
+
+
+rule align_faces:
+    input:
+        videos=part_videos,
+        tracks=f"{RESULTS}/tracks/{{part}}",
+        manifest=f"{RESULTS}/tracks/{{part}}.tsv",
+    output:
+        faces=directory(f"{RESULTS}/faces/{{part}}"),
+        manifest=f"{RESULTS}/manifests/{{part}}.tsv",
+    params:
+        part_dir=lambda wc: part_dir(wc.part),
+        align=config["align"],
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,
+    log:
+        f"{LOGS}/align_faces/{{part}}.log",
+    benchmark:
+        f"{BENCH}/align_faces/{{part}}.tsv"
+    script:
+        "../workflow_scripts/align_faces.py"

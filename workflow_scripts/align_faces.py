@@ -1,0 +1,15 @@
+from rf_models.stages.align import align_part
+from rf_models.workflow import rule_logging
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with rule_logging(sm.log[0]):
+    align_part(
+        sm.params.part_dir,
+        sm.input.tracks,
+        sm.input.manifest,
+        sm.output.faces,
+        sm.output.manifest,
+        ext=sm.params.align["format"],
+        quality=sm.params.align["quality"],
+        threads=sm.threads,
+    )

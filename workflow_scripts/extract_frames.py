@@ -1,0 +1,12 @@
+from rf_models.stages.extract import FrameOptions, extract_part
+from rf_models.workflow import rule_logging
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with rule_logging(sm.log[0]):
+    extract_part(
+        sm.params.part_dir,
+        sm.output.frames,
+        sm.output.manifest,
+        FrameOptions(**sm.params.frames),
+        threads=sm.threads,
+    )
