@@ -13,6 +13,13 @@ if not workflow.overwrite_configfiles:
 
 
 include: "rules/common.smk"
+
+
+if config["demo"]["build"]:
+
+    include: "rules/demo.smk"
+
+
 include: "rules/preprocess.smk"
 include: "rules/lists.smk"
 

@@ -58,6 +58,14 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise ConfigError("\n".join(_message(e) for e in errors))
     _fill_defaults(filled, schema, schema)
+    demo_parts = list(range(len(filled["parts"])))
+    if filled["demo"]["build"] and (
+        filled["parts"] != demo_parts or filled["part_prefix"] != "dfdc_train_part_"
+    ):
+        raise ConfigError(
+            f"config key parts: the demo builds dfdc_train_part_0..{len(demo_parts) - 1}, so "
+            f"parts must be {demo_parts} with the default part_prefix, found {filled['parts']}"
+        )
     return filled
 
 

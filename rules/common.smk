@@ -2,6 +2,7 @@
 import os
 
 from rf_models.config import part_names, validate_config
+from rf_models.data.dfdc import part_signature
 from rf_models.detect.backends import default_weights_path
 
 
@@ -24,12 +25,17 @@ def part_dir(part):
     return os.path.join(config["data_root"], part)
 
 
-def part_videos(wildcards):
-    """The part's videos by name only: listing, never opening, keeps dry runs fast."""
-    folder = part_dir(wildcards.part)
-    with os.scandir(folder) as it:
-        names = sorted(e.name for e in it if e.name.endswith(".mp4"))
-    return [os.path.join(folder, n) for n in names]
+def part_metadata(wildcards):
+    if config["demo"]["build"]:
+        # the demo's videos exist only once the checkpoint ran: re-evaluate the DAG after it
+        checkpoints.build_demo_data.get()
+    return os.path.join(part_dir(wildcards.part), "metadata.json")
+
+
+def videos_signature(wildcards):
+    """Names, sizes and mtimes of the part's videos, as a param: a changed video re-runs its
+    part, and the DAG needs neither 2,400 inputs per part nor to open any video."""
+    return part_signature(part_dir(wildcards.part))
 
 
 def list_outputs(splits):

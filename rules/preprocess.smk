@@ -3,13 +3,13 @@
 
 rule extract_frames:
     input:
-        videos=part_videos,
-        metadata=lambda wc: os.path.join(part_dir(wc.part), "metadata.json"),
+        metadata=part_metadata,
     output:
         frames=frames_output(f"{RESULTS}/frames/{{part}}"),
         manifest=f"{RESULTS}/extract/{{part}}.tsv",
     params:
         part_dir=lambda wc: part_dir(wc.part),
+        videos=videos_signature,
         frames={k: v for k, v in config["frames"].items() if k != "temp"},
     threads: 2
     resources:
@@ -86,7 +86,7 @@ rule track_faces:
 
 rule align_faces:
     input:
-        videos=part_videos,
+        metadata=part_metadata,
         tracks=f"{RESULTS}/tracks/{{part}}",
         manifest=f"{RESULTS}/tracks/{{part}}.tsv",
     output:
@@ -94,6 +94,7 @@ rule align_faces:
         manifest=f"{RESULTS}/manifests/{{part}}.tsv",
     params:
         part_dir=lambda wc: part_dir(wc.part),
+        videos=videos_signature,
         align=config["align"],
     threads: 2
     resources:

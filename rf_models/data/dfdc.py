@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,3 +76,25 @@ def part_entries(part_dir: str | Path) -> list[VideoEntry]:
             )
         )
     return entries
+
+
+def part_signature(part_dir: str | Path) -> str:
+    """A digest of the part's video names, sizes and modification times.
+
+    Used as a rule parameter: a changed, added or removed video changes it and re-runs
+    only its part, while the DAG never lists 2,400 inputs per part nor opens a video.
+    """
+    import hashlib
+
+    digest = hashlib.sha1()
+    if not os.path.isdir(part_dir):
+        return "part folder not found"
+    with os.scandir(part_dir) as it:
+        stats = sorted(
+            (e.name, e.stat().st_size, e.stat().st_mtime_ns)
+            for e in it
+            if e.name.endswith(VIDEO_SUFFIX)
+        )
+    for name, size, mtime in stats:
+        digest.update(f"{name}\t{size}\t{mtime}\n".encode())
+    return f"{len(stats)} videos, sha1 {digest.hexdigest()}"

@@ -1,0 +1,45 @@
+# Two commands for a newcomer: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := demo_work
+APT_PACKAGES := ffmpeg
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: install system-deps demo test lint report clean-demo
+
+# Debian packages the workflow and its benchmarks call (ffmpeg); Slurm comes with its tests.
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get -o DPkg::Lock::Timeout=300 update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300 install -y -q $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: system-deps $(STAMP)
+
+demo: install
+	$(BIN)/snakemake --profile profiles/demo
+	$(BIN)/snakemake --profile profiles/demo --report $(DEMO_DIR)/report.html
+	@$(BIN)/python -m rf_models.summary $(DEMO_DIR)/results
+	@echo "  report: $(DEMO_DIR)/report.html"
+
+test: install
+	$(BIN)/pytest -q -ra
+
+lint: install
+	$(BIN)/ruff check rf_models tests workflow_scripts benchmarks
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint
+
+clean-demo:
+	rm -rf $(DEMO_DIR)

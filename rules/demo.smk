@@ -1,0 +1,19 @@
+# The demo dataset: real face photos from installed packages composed into DFDC-like parts.
+
+
+checkpoint build_demo_data:
+    output:
+        data=directory(config["data_root"]),
+    params:
+        root=config["data_root"],
+        n_parts=len(PARTS),
+        demo=config["demo"],
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    log:
+        f"{LOGS}/build_demo_data.log",
+    benchmark:
+        f"{BENCH}/build_demo_data.tsv"
+    script:
+        "../workflow_scripts/build_demo_data.py"

@@ -1,0 +1,145 @@
+"""The preprocessing half of the DAG through the real snakemake, on a reduced demo."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+from rf_models.data.lists import read_list
+from rf_models.data.manifest import read_manifest
+from rf_models.detect.txt_io import read_detections_txt
+from tests.conftest import run_snakemake, write_config
+
+# demo case -> the manifest status the workflow must give it
+EXPECTED_STATUS = {
+    "landscape_1080p": {"ok"},
+    "portrait_1080p": {"ok"},
+    "two_faces": {"ok"},
+    "no_face": {"no_face"},
+    "truncated": {"unreadable", "partial"},
+    "zero_byte": {"empty_file"},
+    "missing_file": {"missing"},
+    "not_in_metadata": {"not_in_metadata"},
+}
+
+
+def job_counts(dry_run_stdout: str) -> dict[str, int]:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    counts = {}
+    table = dry_run_stdout.split("Job stats:", 1)[-1]
+    for rule, n in re.findall(r"^(\w+)\s+(\d+)$", table, re.M):
+        if rule != "total":
+            counts[rule] = int(n)
+    return counts
+
+
+def manifests(run) -> dict[str, dict]:
+    results = Path(run["config"]["results_dir"])
+    rows = {}
+    for path in sorted((results / "manifests").glob("*.tsv")):
+        for row in read_manifest(path):
+            rows[f"{row.part}/{row.video}"] = row
+    return rows
+
+
+def test_every_video_is_in_a_manifest_with_its_status(demo_run):
+    summary = json.loads((Path(demo_run["config"]["data_root"]) / "demo_summary.json").read_text())
+    rows = manifests(demo_run)
+    assert len(rows) == len(summary["videos"])
+    for video in summary["videos"]:
+        row = rows[f"{video['part']}/{video['filename']}"]
+        expected = EXPECTED_STATUS.get(video["case"], {"ok"})
+        assert row.status in expected, (video, row)
+        if row.status not in ("ok", "partial"):
+            assert row.reason, row
+    two = [v for v in summary["videos"] if v["case"] == "two_faces"][0]
+    assert rows[f"{two['part']}/{two['filename']}"].num_faces == 2
+
+
+def test_detections_tracks_crops_and_lists(demo_run):
+    results = Path(demo_run["config"]["results_dir"])
+    rows = [r for r in manifests(demo_run).values() if r.status in ("ok", "partial")]
+    assert rows
+    for row in rows:
+        txts = list((results / "detections" / row.part / row.video_id).glob("frame*.txt"))
+        assert len(txts) == row.n_frames
+        boxes = read_detections_txt(txts[0])
+        assert boxes.shape[1] == 5
+        crops = list((results / "faces" / row.part / row.video_id).glob("frame*_face*.jpg"))
+        assert len(crops) == row.n_frames * row.num_faces
+    assert not (results / "frames").exists(), "frames are temp() by default"
+    lists = results / "lists" / "demo"
+    train = read_list(lists / "train_image.txt")
+    val = read_list(lists / "val_image.txt")
+    assert train and val
+    assert {line.label for line in train} == {0, 1}
+    assert all(line.pattern.startswith("dfdc_train_part_0/") for line in train)
+    assert all(line.pattern.startswith("dfdc_train_part_1/") for line in val)
+    for line in read_list(lists / "val_video.txt"):
+        for frame in line.frames():
+            assert (results / "faces" / (line.pattern % frame)).is_file()
+
+
+def test_second_run_has_nothing_to_do(demo_run):
+    out = run_snakemake(["-n", "--configfile", str(demo_run["configfile"])], demo_run["workdir"])
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_stage_parameter_reruns_that_stage_and_downstream_only(demo_run, tmp_path):
+    config = copy.deepcopy(demo_run["config"])
+    config["track"] = {"crop_scale": 1.4}
+    cfg = write_config(tmp_path / "config.yaml", config)
+    workdir = demo_run["workdir"]
+    changes = run_snakemake(["--list-changes", "params", "--configfile", str(cfg)], workdir)
+    changed = changes.stdout.split()
+    assert any("/tracks/" in p for p in changed), changes.stdout
+    assert not any("/detections/" in p or "/extract/" in p for p in changed), changes.stdout
+    counts = job_counts(run_snakemake(["-n", "--configfile", str(cfg)], workdir).stdout)
+    assert counts.get("track_faces") == 2 and counts.get("align_faces") == 2, counts
+    assert "extract_frames" not in counts and "detect_faces" not in counts, counts
+
+
+def test_changed_video_reruns_only_its_part(demo_run, tmp_path):
+    workdir = demo_run["workdir"]
+    summary = json.loads((Path(demo_run["config"]["data_root"]) / "demo_summary.json").read_text())
+    video = next(v for v in summary["videos"] if v["part"] == "dfdc_train_part_1"
+                 and v["case"] == "normal")
+    path = Path(demo_run["config"]["data_root"]) / video["part"] / video["filename"]
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original + b"\0")  # new content: new size and mtime
+        counts = job_counts(
+            run_snakemake(["-n", "--configfile", str(demo_run["configfile"])], workdir).stdout
+        )
+    finally:
+        path.write_bytes(original)
+    assert counts.get("extract_frames") == 1, counts
+    assert counts.get("align_faces") == 1, counts
+    assert "build_demo_data" not in counts, counts
+
+
+def test_unknown_config_key_is_a_clear_error(tmp_path):
+    config = {"data_root": str(tmp_path), "parts": [0], "frames": {"strde": 2}}
+    cfg = write_config(tmp_path / "config.yaml", config)
+    out = run_snakemake(["-n", "--configfile", str(cfg)], tmp_path, check=False)
+    assert out.returncode != 0
+    assert "frames" in out.stderr and "strde" in out.stderr and "stride" in out.stderr
+
+
+def test_dry_run_lists_placeholder_videos_without_opening_them(tmp_path):
+    data = tmp_path / "data"
+    for k in range(3):
+        part = data / f"dfdc_train_part_{k}"
+        part.mkdir(parents=True)
+        meta = {}
+        for i in range(20):
+            (part / f"v{i}.mp4").write_bytes(b"not a video")
+            meta[f"v{i}.mp4"] = {"label": "FAKE", "split": "train"}
+        (part / "metadata.json").write_text(json.dumps(meta))
+    config = {"data_root": str(data), "results_dir": str(tmp_path / "results"), "parts": [0, 1, 2],
+              "lists": {"splits": {"s": {"val": [2], "train": "rest"}}}}
+    cfg = write_config(tmp_path / "config.yaml", config)
+    counts = job_counts(run_snakemake(["-n", "--configfile", str(cfg)], tmp_path).stdout)
+    assert counts["extract_frames"] == 3 and counts["make_lists"] == 1
