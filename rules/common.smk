@@ -3,7 +3,7 @@ import os
 
 from rf_models.config import part_names, validate_config
 from rf_models.data.dfdc import part_signature
-from rf_models.detect.backends import default_weights_path
+from rf_models.detect import default_weights_path
 
 
 config.update(validate_config(config))

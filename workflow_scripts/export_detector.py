@@ -1,4 +1,4 @@
-from rf_models.detect.backends import export_onnx
+from rf_models.detect.onnx_export import export_onnx
 from rf_models.workflow import rule_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

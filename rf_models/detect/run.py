@@ -1,0 +1,137 @@
+"""Run a detector over a stream of frames, overlapping frame loading with detection."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+import numpy as np
+
+from rf_models.detect.backends import preprocess_frame
+
+_DONE = object()
+
+
+class BatchDetector(Protocol):
+    def detect_preprocessed(
+        self, batch: np.ndarray, orig_size: tuple[int, int]
+    ) -> list[np.ndarray]: ...
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def _produce(
+    frames: Iterable[tuple[int, np.ndarray]],
+    out: queue.Queue,
+    stop: threading.Event,
+    orig_size: tuple[int, int] | None,
+    already_resized: bool,
+) -> None:
+    """Load and preprocess frames into ``out`` until exhausted, failed or stopped."""
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    iterator = iter(frames)
+    try:
+        for index, image in iterator:
+            size = orig_size if orig_size is not None else tuple(np.shape(image)[:2])
+            item = (index, size, preprocess_frame(image, size, already_resized))
+            if not put(item):
+                return
+        put(_DONE)
+    except BaseException as exc:
+        put(_Failure(exc))
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+def detect_frames(
+    frames: Iterable[tuple[int, np.ndarray]],
+    detector: BatchDetector,
+    batch_size: int = 8,
+    prefetch: int | None = None,
+    orig_size: tuple[int, int] | None = None,
+    already_resized: bool = False,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Detect on a stream: ``(frame_index, boxes)`` per ``(frame_index, bgr_image)``, in order.
+
+    A background thread iterates ``frames`` and preprocesses each image (resize, mean)
+    into a queue of at most ``prefetch`` frames (default ``2 * batch_size``) while the
+    caller's thread runs ``detector`` on batches of up to ``batch_size`` frames of one
+    size. ``boxes`` is the detector's (n, 5) [x1, y1, x2, y2, score] in original pixels.
+
+    Images are originals (their shape is the original size) unless ``already_resized``,
+    which needs ``orig_size``. Arguments are checked at the call; the thread starts at the
+    first ``next``. An exception raised while iterating or preprocessing is re-raised
+    after the frames before it were yielded. Closing the returned generator early stops
+    the thread and closes ``frames`` if it has a ``close`` method.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    prefetch = 2 * batch_size if prefetch is None else prefetch
+    if prefetch < 1:
+        raise ValueError(f"prefetch must be >= 1, got {prefetch}")
+    if already_resized and orig_size is None:
+        raise ValueError("already_resized=True needs orig_size (the frames' original size)")
+    return _detect_stream(frames, detector, batch_size, prefetch, orig_size, already_resized)
+
+
+def _detect_stream(
+    frames: Iterable[tuple[int, np.ndarray]],
+    detector: BatchDetector,
+    batch_size: int,
+    prefetch: int,
+    orig_size: tuple[int, int] | None,
+    already_resized: bool,
+) -> Iterator[tuple[int, np.ndarray]]:
+    items: queue.Queue = queue.Queue(maxsize=prefetch)
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=_produce,
+        args=(frames, items, stop, orig_size, already_resized),
+        name="detect-frames-loader",
+        daemon=True,
+    )
+    worker.start()
+    pending: list[tuple[int, tuple[int, int], np.ndarray]] = []
+
+    def flush() -> list[tuple[int, np.ndarray]]:
+        size = pending[0][1]
+        boxes = detector.detect_preprocessed(np.stack([p[2] for p in pending]), size)
+        done = [(p[0], b) for p, b in zip(pending, boxes, strict=True)]
+        pending.clear()
+        return done
+
+    try:
+        while True:
+            item = items.get()
+            if item is _DONE:
+                break
+            if isinstance(item, _Failure):
+                if pending:
+                    yield from flush()
+                raise item.exc
+            if pending and pending[0][1] != item[1]:
+                yield from flush()
+            pending.append(item)
+            if len(pending) == batch_size:
+                yield from flush()
+        if pending:
+            yield from flush()
+    finally:
+        stop.set()
+        worker.join()
