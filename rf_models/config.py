@@ -41,23 +41,35 @@ def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) 
 
 
 def _message(err: jsonschema.ValidationError) -> str:
-    where = ".".join(str(p) for p in err.absolute_path) or "<top level>"
+    path = [str(p) for p in err.absolute_path]
+    where = ".".join(path) or "<top level>"
     if err.validator == "additionalProperties":
         allowed = sorted(err.schema.get("properties", {}))
-        unknown = sorted(set(err.instance) - set(allowed))
-        return f"config key {where}: unknown key(s) {unknown}; allowed keys: {allowed}"
+        within = f" in {where}" if path else ""
+        return "\n".join(
+            f"config key {'.'.join([*path, str(key)])}: unknown key; allowed keys{within}: "
+            f"{allowed}"
+            for key in sorted(set(err.instance) - set(allowed), key=str)
+        )
     return f"config key {where}: {err.message}"
 
 
 def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``config`` with defaults filled in; raise ConfigError on any problem."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"config: expected a mapping of keys, found {type(config).__name__}")
     schema = load_schema()
-    filled = copy.deepcopy(dict(config))
+    filled = copy.deepcopy(config)
     validator = jsonschema.Draft7Validator(schema)
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError("\n".join(_message(e) for e in errors))
     _fill_defaults(filled, schema, schema)
+    if "build" not in filled["lists"]:
+        filled["lists"]["build"] = list(filled["lists"]["splits"])
+    unknown = sorted(set(filled["lists"]["build"]) - set(filled["lists"]["splits"]))
+    if unknown:
+        raise ConfigError(f"config key lists.build: splits {unknown} are not in lists.splits")
     demo_parts = list(range(len(filled["parts"])))
     if filled["demo"]["build"] and (
         filled["parts"] != demo_parts or filled["part_prefix"] != "dfdc_train_part_"
@@ -72,9 +84,15 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     path = Path(path)
     try:
-        config = yaml.safe_load(path.read_text()) or {}
+        config = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if config is None:
+        config = {}
+    if not isinstance(config, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of config keys, found {type(config).__name__}"
+        )
     config.update(overrides or {})
     return validate_config(config)
 
@@ -85,7 +103,10 @@ def part_names(config: dict[str, Any]) -> list[str]:
 
 def split_parts(config: dict[str, Any], split: str) -> tuple[list[str], list[str]]:
     """(train part names, val part names) of a split."""
-    spec = config["lists"]["splits"][split]
+    splits = config["lists"]["splits"]
+    if split not in splits:
+        raise ConfigError(f"config key lists.splits: no split {split!r}; found {sorted(splits)}")
+    spec = splits[split]
     known = set(config["parts"])
     val = list(spec["val"])
     train = spec["train"]

@@ -36,20 +36,30 @@ def read_metadata(path: str | Path) -> dict[str, tuple[int, str | None]]:
     """Return ``{file name: (label, original)}`` from a DFDC metadata.json."""
     path = Path(path)
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise MetadataError(f"{path}: metadata.json not found") from None
+    except OSError as err:
+        raise MetadataError(f"{path}: cannot read metadata.json ({err.strerror})") from None
+    except UnicodeDecodeError as err:
+        raise MetadataError(f"{path}: not valid JSON, not UTF-8 text ({err})") from None
     except json.JSONDecodeError as err:
         raise MetadataError(f"{path}: not valid JSON ({err})") from None
     if not isinstance(raw, dict):
         raise MetadataError(f"{path}: expected a JSON object of videos, found {type(raw).__name__}")
     out: dict[str, tuple[int, str | None]] = {}
     for name, entry in raw.items():
-        if not isinstance(entry, dict) or entry.get("label") not in LABELS:
+        label = entry.get("label") if isinstance(entry, dict) else None
+        if not isinstance(label, str) or label not in LABELS:
             raise MetadataError(
                 f"{path}: entry {name!r} needs a label REAL or FAKE, found {entry!r}"
             )
-        out[name] = (LABELS[entry["label"]], entry.get("original"))
+        original = entry.get("original")
+        if original is not None and not isinstance(original, str):
+            raise MetadataError(
+                f"{path}: entry {name!r}: original must be a file name or null, found {original!r}"
+            )
+        out[name] = (LABELS[label], original)
     return out
 
 
@@ -78,6 +88,15 @@ def part_entries(part_dir: str | Path) -> list[VideoEntry]:
     return entries
 
 
+def _size_mtime(entry: os.DirEntry) -> tuple[str, int, int]:
+    try:
+        stat = entry.stat()
+    except FileNotFoundError:
+        # a dangling symlink: extract_frames records the video as missing
+        return entry.name, -1, 0
+    return entry.name, stat.st_size, stat.st_mtime_ns
+
+
 def part_signature(part_dir: str | Path) -> str:
     """A digest of the part's video names, sizes and modification times.
 
@@ -90,11 +109,7 @@ def part_signature(part_dir: str | Path) -> str:
     if not os.path.isdir(part_dir):
         return "part folder not found"
     with os.scandir(part_dir) as it:
-        stats = sorted(
-            (e.name, e.stat().st_size, e.stat().st_mtime_ns)
-            for e in it
-            if e.name.endswith(VIDEO_SUFFIX)
-        )
+        stats = sorted(_size_mtime(e) for e in it if e.name.endswith(VIDEO_SUFFIX))
     for name, size, mtime in stats:
         digest.update(f"{name}\t{size}\t{mtime}\n".encode())
     return f"{len(stats)} videos, sha1 {digest.hexdigest()}"

@@ -34,11 +34,15 @@ def parse_list_line(line: str, where: str = "") -> ListLine:
     try:
         start, stride, count, label = (int(p) for p in parts[1:])
     except ValueError:
-        raise ValueError(f"{where}: start, stride, count and label must be integers: {line!r}") from None
+        raise ValueError(
+            f"{where}: start, stride, count and label must be integers: {line!r}"
+        ) from None
     if "%d" not in parts[0]:
         raise ValueError(f"{where}: the path pattern needs a %d frame field: {line!r}")
     if label not in (0, 1):
         raise ValueError(f"{where}: label must be 0 (REAL) or 1 (FAKE), found {label}")
+    if start < 1 or stride < 1:
+        raise ValueError(f"{where}: start must be >= 1 and stride must be >= 1: {line!r}")
     return ListLine(parts[0], start, stride, count, label)
 
 
@@ -54,15 +58,19 @@ def read_list(path: str | Path) -> list[ListLine]:
     return lines
 
 
-def tube_lines(row: ManifestRow, stride: int, frame_stride: int, ext: str) -> list[ListLine]:
-    """The list lines of one video: one per face tube, frames 1..n_frames every ``stride``."""
-    if not row.usable or row.num_faces < 1 or row.label is None:
-        return []
-    if stride % frame_stride:
+def check_stride(stride: int, frame_stride: int) -> None:
+    if stride < 1 or frame_stride < 1 or stride % frame_stride:
         raise ValueError(
             f"list stride {stride} must be a multiple of frames.stride {frame_stride}: "
             "only every frames.stride-th frame has a crop"
         )
+
+
+def tube_lines(row: ManifestRow, stride: int, frame_stride: int, ext: str) -> list[ListLine]:
+    """The list lines of one video: one per face tube, frames 1..n_frames every ``stride``."""
+    check_stride(stride, frame_stride)
+    if not row.usable or row.num_faces < 1 or row.label is None:
+        return []
     count = len(range(1, row.n_frames + 1, stride))
     return [
         ListLine(f"{row.part}/{row.video_id}/frame%d_face{k}.{ext}", 1, stride, count, row.label)
@@ -70,9 +78,11 @@ def tube_lines(row: ManifestRow, stride: int, frame_stride: int, ext: str) -> li
     ]
 
 
-def make_list(manifests: list[str | Path], out: str | Path, stride: int, frame_stride: int,
-              ext: str) -> int:
+def make_list(
+    manifests: list[str | Path], out: str | Path, stride: int, frame_stride: int, ext: str
+) -> int:
     """Write the list of every usable face tube in ``manifests``; return the number of lines."""
+    check_stride(stride, frame_stride)
     lines = []
     for manifest in manifests:
         for row in read_manifest(manifest):

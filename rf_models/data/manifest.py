@@ -37,6 +37,10 @@ class ManifestRow:
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"manifest status must be one of {STATUSES}, found {self.status!r}")
+        if self.label not in (0, 1, None):
+            raise ValueError(
+                f"manifest label must be 0 (REAL), 1 (FAKE) or None, found {self.label!r}"
+            )
 
     @property
     def usable(self) -> bool:
@@ -69,9 +73,19 @@ def read_manifest(path: str | Path) -> list[ManifestRow]:
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t")
         if reader.fieldnames != COLUMNS:
-            raise ValueError(f"{path}: expected manifest columns {COLUMNS}, found {reader.fieldnames}")
+            raise ValueError(
+                f"{path}: expected manifest columns {COLUMNS}, found {reader.fieldnames}"
+            )
         rows = []
         for rec in reader:
+            # csv.DictReader keeps extra fields under None and fills missing ones with None
+            extra = rec.pop(None, None)
+            if extra or None in rec.values():
+                found = sum(v is not None for v in rec.values()) + len(extra or [])
+                raise ValueError(
+                    f"{path}: line {reader.line_num}: bad row for {rec.get('video')!r}: "
+                    f"expected {len(COLUMNS)} tab-separated fields, found {found}"
+                )
             try:
                 rows.append(
                     ManifestRow(

@@ -11,7 +11,7 @@ import cv2
 
 from rf_models.data.manifest import ManifestRow, read_manifest, write_manifest
 from rf_models.io_utils import atomic_output_dir
-from rf_models.track.tracks import VideoTracks
+from rf_models.track.tracks import TracksFormatError, VideoTracks
 from rf_models.track.tracks_io import read_tracks_json
 from rf_models.video.decode import FrameReader, VideoError
 
@@ -44,7 +44,9 @@ def align_video(
     faces = sum(1 for face in tracks.faces if face.crop_size > 0)
     if faces == 0:
         return row.with_status("no_face", "every tube lies outside the frame", num_faces=0)
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    params = (
+        [cv2.IMWRITE_JPEG_QUALITY, quality] if ext == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    )
     video_dir = out_dir / row.video_id
     video_dir.mkdir(parents=True, exist_ok=True)
     done = set()
@@ -53,7 +55,9 @@ def align_video(
         for index, image in reader:
             for (left, top, size), targets in plan[index].items():
                 # a borrowed crop is the same pixels under several names: encode once
-                ok, buf = cv2.imencode(f".{ext}", image[top : top + size, left : left + size], params)
+                ok, buf = cv2.imencode(
+                    f".{ext}", image[top : top + size, left : left + size], params
+                )
                 if not ok:
                     raise VideoError(video, "unreadable", f"cannot encode a crop of frame {index}")
                 data = buf.tobytes()
@@ -86,7 +90,10 @@ def align_part(
         def one(row: ManifestRow) -> ManifestRow:
             if not row.usable:
                 return row
-            tracks = read_tracks_json(tracks_dir / f"{row.video_id}.json")
+            try:
+                tracks = read_tracks_json(tracks_dir / f"{row.video_id}.json")
+            except (OSError, TracksFormatError) as err:
+                return row.with_status("unreadable", f"align: {err}", num_faces=0)
             return align_video(row, part_dir / row.video, tracks, Path(tmp), ext, quality)
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:

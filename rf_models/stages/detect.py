@@ -60,7 +60,11 @@ def detect_part(
         for row in read_manifest(manifest):
             if not row.usable:
                 continue
-            files = frame_files(frames_dir / row.video_id)
+            try:
+                files = frame_files(frames_dir / row.video_id)
+            except OSError as err:  # as below: track_faces records it as unreadable
+                log.error("%s/%s: no frames to detect on: %s", row.part, row.video, err)
+                continue
             video_out = Path(tmp) / row.video_id
             video_out.mkdir()
             results = detect_frames(

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class FrameOptions:
     stride: int = 1  # keep every stride-th frame (1 = every frame, as the seed)
     format: str = "jpg"  # jpg | png
-    quality: int = 90  # JPEG quality (PNG: compression level 0-9 is derived)
+    quality: int = 85  # JPEG quality (PNG: compression level 0-9 is derived)
     scale: str = "detect"  # detect: shrink to the detector's input size; full: keep size
 
     def __post_init__(self) -> None:
@@ -93,9 +93,14 @@ def extract_video(entry: VideoEntry, out_dir: Path, opts: FrameOptions) -> Manif
             (video_dir / frame_name(index, opts.format)).write_bytes(buf.tobytes())
     except VideoError as err:
         return row.with_status(err.status, err.reason)
+    except (ValueError, OSError, cv2.error) as err:
+        # e.g. a stream that reports a 0-pixel size: record it, never fail the part
+        return row.with_status("unreadable", f"cannot extract frames: {err}")
     geometry = dict(n_frames=reader.decoded, width=info.width, height=info.height, fps=info.fps)
     if reader.decoded == 0:
-        return row.with_status("unreadable", reader.error or "no frame could be decoded", **geometry)
+        return row.with_status(
+            "unreadable", reader.error or "no frame could be decoded", **geometry
+        )
     if reader.error:
         return row.with_status("partial", reader.error, **geometry)
     if info.declared_frames and reader.decoded < info.declared_frames:

@@ -10,7 +10,7 @@ from rf_models.data.manifest import ManifestRow, read_manifest, write_manifest
 from rf_models.detect.txt_io import read_detections_txt
 from rf_models.io_utils import atomic_output_dir
 from rf_models.track.boxes import boxes_from_txt_rows
-from rf_models.track.tracks import VideoTracks, track_video
+from rf_models.track.tracks import track_video
 from rf_models.track.tracks_io import write_tracks_json
 
 log = logging.getLogger(__name__)
@@ -39,17 +39,23 @@ def track_one(row: ManifestRow, detections_dir: Path, opts: dict, frame_stride: 
     except ValueError as err:
         return None, row.with_status("unreadable", f"bad detection file: {err}")
     frames = list(range(1, row.n_frames + 1, frame_stride))
-    tracks = track_video(
-        detections,
-        frames,
-        row.width,
-        row.height,
-        iou_threshold=opts["iou_threshold"],
-        crop_scale=opts["crop_scale"],
-        crop_source=opts["crop_source"],
-    )
+    try:
+        tracks = track_video(
+            detections,
+            frames,
+            row.width,
+            row.height,
+            iou_threshold=opts["iou_threshold"],
+            crop_scale=opts["crop_scale"],
+            crop_source=opts["crop_source"],
+        )
+    except ValueError as err:
+        # e.g. detections of frames the manifest says the video does not have
+        return None, row.with_status("unreadable", f"{video_dir}: {err}")
     if tracks.status == "no_face":
-        reason = f"face-count vote is 0 ({sum(1 for b in detections.values() if b)} frames had faces)"
+        reason = (
+            f"face-count vote is 0 ({sum(1 for b in detections.values() if b)} frames had faces)"
+        )
         return tracks, row.with_status("no_face", reason, num_faces=0)
     return tracks, row.with_status(row.status, row.reason, num_faces=tracks.num_faces)
 
@@ -77,4 +83,3 @@ def track_part(
             rows.append(row)
     write_manifest(manifest_out, rows)
     return rows
-

@@ -71,6 +71,10 @@ class FrameReader:
         self.info = probe_video(self.path)
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        self.decoded = 0
+        self.error = None
+        if self.wanted is not None and not self.wanted:
+            return
         last_wanted = max(self.wanted) if self.wanted else None
         with _open(self.path) as container:
             stream = container.streams.video[0]

@@ -125,7 +125,8 @@ def test_unknown_config_key_is_a_clear_error(tmp_path):
     cfg = write_config(tmp_path / "config.yaml", config)
     out = run_snakemake(["-n", "--configfile", str(cfg)], tmp_path, check=False)
     assert out.returncode != 0
-    assert "frames" in out.stderr and "strde" in out.stderr and "stride" in out.stderr
+    text = out.stdout + out.stderr
+    assert "frames.strde" in text and "stride" in text
 
 
 def test_dry_run_lists_placeholder_videos_without_opening_them(tmp_path):

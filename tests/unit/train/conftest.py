@@ -1,0 +1,19 @@
+import pytest
+import torch
+from train_testlib import make_data, register_tiny_archs
+
+register_tiny_archs()
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # The machine's cores are shared; bit-identity checks also need a fixed thread count.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def data(tmp_path):
+    return make_data(tmp_path)
