@@ -31,7 +31,7 @@ Optimisation
                               processes with batch b matches one process with batch W * b).
     seed (0)                  sampler shuffle, model initialisation and per-sample augmentation.
 Data
-    split (str)               which split of lists.splits the workflow feeds (e.g. val_30-39, alldata).
+    split (str)               the lists.splits entry it trains on (e.g. val_30-39, alldata).
     aug (A | V)               A: image augmentation; V: clip augmentation (seed-facts section 6).
     aug_min_scale (0.88)      Aug A: random resized crop area scale in [aug_min_scale ** 2, 1].
     aug_extra (false)         Aug V: add brightness/contrast and JPEG (the "bc_jc" variants).

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -40,6 +39,7 @@ from rf_models.train.config import ModelConfig
 from rf_models.train.curves import plot_curves, write_metrics_csv
 from rf_models.train.datasets import build_dataset
 from rf_models.train.distributed import DistContext, init_distributed, shutdown
+from rf_models.train.loader import loader_options
 from rf_models.train.model import build_model
 from rf_models.train.progress import Progress
 from rf_models.train.sampler import IterationBatchSampler
@@ -102,24 +102,6 @@ def run_signature(cfg: ModelConfig, world_size: int, train_len: int) -> dict[str
         "seed": cfg.seed,
         "sampler_layout": cfg.sampler_layout,
         "train_items": train_len,
-    }
-
-
-def _worker_init(_: int) -> None:
-    # Workers decode with OpenCV; one thread each avoids oversubscribing the cores.
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
-
-
-def loader_options(num_workers: int) -> dict:
-    """DataLoader worker options. Workers are spawned, not forked: a fork taken while
-    OpenCV's or torch's thread pools are alive can deadlock the child."""
-    if num_workers == 0:
-        return {"num_workers": 0}
-    return {
-        "num_workers": num_workers,
-        "multiprocessing_context": "spawn",
-        "worker_init_fn": _worker_init,
     }
 
 

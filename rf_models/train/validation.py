@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from rf_models.train.distributed import DistContext
+from rf_models.train.loader import loader_options
 
 
 @dataclass(frozen=True)

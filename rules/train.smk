@@ -1,0 +1,77 @@
+# train_<model>: one rule per model block in train.models (seed-facts section 6).
+import sys
+
+from rf_models.config import split_parts
+from rf_models.train.config import resolve_model_block
+
+
+MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in config["train"]["models"]}
+
+
+def trained_models():
+    return [f"{RESULTS}/models/{m}/best.pt" for m in MODEL_BLOCKS]
+
+
+def split_faces(split):
+    train, val = split_parts(config, split)
+    return [f"{RESULTS}/faces/{p}" for p in sorted(set(train) | set(val))]
+
+
+rule model_config:
+    output:
+        f"{RESULTS}/models/{{model}}/model_config.yaml",
+    params:
+        block=lambda wc: MODEL_BLOCKS[wc.model],
+    localrule: True
+    log:
+        f"{LOGS}/model_config/{{model}}.log",
+    benchmark:
+        f"{BENCH}/model_config/{{model}}.tsv"
+    script:
+        "../workflow_scripts/model_config.py"
+
+
+for _model, _block in MODEL_BLOCKS.items():
+
+    # Checkpoints (last.pt) are deliberately not declared outputs: Snakemake deletes the
+    # outputs of a failed job, and a re-run must resume from last.pt.
+    rule:
+        name:
+            f"train_{_model}"
+        input:
+            config=f"{RESULTS}/models/{_model}/model_config.yaml",
+            train_list=f"{RESULTS}/lists/{_block['split']}/train_{_block['kind']}.txt",
+            val_list=f"{RESULTS}/lists/{_block['split']}/val_{_block['kind']}.txt",
+            faces=split_faces(_block["split"]),
+            init=[_block["init"]] if _block["init"] else [],
+        output:
+            best=f"{RESULTS}/models/{_model}/best.pt",
+            metrics=f"{RESULTS}/models/{_model}/metrics.csv",
+            curves=f"{RESULTS}/models/{_model}/curves.png",
+        params:
+            model=_model,
+            block=_block,
+            out_dir=f"{RESULTS}/models/{_model}",
+            crops=f"{RESULTS}/faces",
+            device=config["train"]["device"],
+            python=sys.executable,
+        threads: 2
+        resources:
+            # one task per GPU on a cluster; profiles/slurm sets mpi: srun for these rules
+            gpu=_block["gpus"],
+            tasks=_block["gpus"],
+            tasks_per_gpu=1,
+            mpi="none",
+            mem_mb=lambda wc, attempt: 8000 * attempt,
+            runtime=lambda wc, attempt: 2880 * attempt,
+        log:
+            f"{LOGS}/train/{_model}.log",
+        benchmark:
+            f"{BENCH}/train/{_model}.tsv"
+        shell:
+            "launch=''; "
+            "if [ '{resources.mpi}' != none ]; then launch='{resources.mpi} -n {resources.tasks}'; fi; "
+            "$launch {params.python} -m rf_models.train --config {input.config} "
+            "--model {params.model} --train-list {input.train_list} --val-list {input.val_list} "
+            "--crops {params.crops} --out {params.out_dir} --device {params.device} "
+            "> {log} 2>&1"
