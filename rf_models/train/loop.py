@@ -40,7 +40,7 @@ from rf_models.train.curves import plot_curves, write_metrics_csv
 from rf_models.train.datasets import build_dataset
 from rf_models.train.distributed import DistContext, init_distributed, shutdown
 from rf_models.train.loader import loader_options
-from rf_models.train.model import build_model
+from rf_models.train.model import build_model, set_bn_momentum
 from rf_models.train.progress import Progress
 from rf_models.train.sampler import IterationBatchSampler
 from rf_models.train.schedule import config_lr, set_lr
@@ -137,6 +137,8 @@ class _Trainer:
 
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.arch, num_classes=2, init=cfg.init)
+        if cfg.bn_momentum is not None:
+            set_bn_momentum(model, cfg.bn_momentum)
         self.model = model.to(ctx.device, memory_format=self.memory_format)
         self.optimizer = torch.optim.SGD(
             self.model.parameters(),

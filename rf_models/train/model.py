@@ -30,3 +30,10 @@ def build_model(
             )
         return _EXTRA_ARCHS[arch](num_classes=num_classes)
     return create_model(arch, num_classes=num_classes, init=init)
+
+
+def set_bn_momentum(model: nn.Module, momentum: float) -> None:
+    """Set the momentum of every BatchNorm layer (2-D and 3-D)."""
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.momentum = momentum

@@ -6,9 +6,11 @@
 #   tests/slurm/cluster.sh stop   [STATE_DIR]   stop the daemons this STATE_DIR started
 #   tests/slurm/cluster.sh status [STATE_DIR]   print state; exit 0 when up, 1 when not
 #
-# STATE_DIR (default $RF_SLURM_STATE_DIR or /tmp/rf-slurm) holds pid, log, spool and
-# state files. /etc/slurm/slurm.conf is written there as well as in /etc/slurm because the
+# STATE_DIR (default $RF_SLURM_STATE_DIR or /tmp/rf-slurm) holds pid, log, spool and state
+# files and a copy of the config. The config itself goes to /etc/slurm/{slurm,gres}.conf: the
 # executor plugin strips SLURM_CONF from the job environment, so only the default path works.
+# `stop` leaves a slurm.conf with MessageTimeout=1 there, so Slurm clients (and the plugin's
+# probe at every snakemake start) fail at once instead of retrying for 9 s.
 #
 # Exit codes: 0 ok, 1 not running (status), 2 usage, 3 not root or packages unreachable,
 # 4 daemons failed to start or another cluster owns the ports.
@@ -52,8 +54,9 @@ pid_alive() {
     [[ $(</proc/"$pid"/comm) == "$name" ]]
 }
 
+# The state without power/reservation suffixes; "*" (not responding) is kept: not usable.
 node_state() {
-    timeout 10 sinfo -h -n "$HOST" -o %t 2>/dev/null | head -n1 | tr -d '*~#!%$@^-' || true
+    timeout 10 sinfo -h -n "$HOST" -o %t 2>/dev/null | head -n1 | tr -d '~#!%$@^-' || true
 }
 
 require_root() {
@@ -69,11 +72,13 @@ install_packages() {
     [[ ${#missing[@]} -eq 0 ]] && return 0
     log "installing slurm-wlm and munge (missing: ${missing[*]})"
     export DEBIAN_FRONTEND=noninteractive
-    if ! timeout 300 apt-get update -q >"$STATE_DIR/apt.log" 2>&1; then
+    # Wait for another apt (e.g. `make system-deps`) instead of failing on its lock.
+    local apt=(apt-get -o DPkg::Lock::Timeout=120 -q)
+    if ! timeout 300 "${apt[@]}" update >"$STATE_DIR/apt.log" 2>&1; then
         die 3 "apt-get update failed (packages unreachable?); see $STATE_DIR/apt.log"
     fi
-    if ! timeout 600 apt-get install -y -q slurm-wlm munge >>"$STATE_DIR/apt.log" 2>&1; then
-        die 3 "apt-get install slurm-wlm munge failed (packages unreachable?); see $STATE_DIR/apt.log"
+    if ! timeout 600 "${apt[@]}" install -y slurm-wlm munge >>"$STATE_DIR/apt.log" 2>&1; then
+        die 3 "apt-get install slurm-wlm munge failed (unreachable?); see $STATE_DIR/apt.log"
     fi
     command -v slurmctld >/dev/null && command -v munged >/dev/null ||
         die 3 "slurm-wlm/munge installed but slurmctld or munged not on PATH"

@@ -1,7 +1,7 @@
 """Fixtures for tests that run Snakemake through a real one-node Slurm (tests/slurm/cluster.sh).
 
 `slurm_cluster` (session) starts the cluster, or skips with the reason; it stops the cluster at
-the end only if it started it and RF_SLURM_KEEP is not 1. `run_snakemake` runs a Snakefile (the
+the end only if it started it and RF_SLURM_KEEP is not 1. `slurm_snakemake` runs a Snakefile (the
 toy one by default) with the profiles in a work directory and returns the finished process.
 
 Environment: RF_SLURM_STATE_DIR (default /tmp/rf-slurm), RF_SLURM_KEEP=1 (leave it running).
@@ -56,8 +56,8 @@ def slurm_cluster() -> Iterator[SlurmCluster]:
 
 
 @pytest.fixture
-def run_snakemake(slurm_cluster: SlurmCluster) -> Callable[..., SnakemakeRun]:
-    """run_snakemake(workdir, *args, snakefile=..., profiles=..., timeout=300) -> SnakemakeRun."""
+def slurm_snakemake(slurm_cluster: SlurmCluster) -> Callable[..., SnakemakeRun]:
+    """slurm_snakemake(workdir, *args, snakefile=..., profiles=..., timeout=300) -> SnakemakeRun."""
 
     def run(
         workdir: Path,

@@ -35,8 +35,8 @@ def scontrol_job(job_id: str) -> str:
     ).stdout
 
 
-def test_cpu_jobs_run_under_slurm(run_snakemake, tmp_path: Path) -> None:
-    run = run_snakemake(tmp_path, "lists/all.txt")
+def test_cpu_jobs_run_under_slurm(slurm_snakemake, tmp_path: Path) -> None:
+    run = slurm_snakemake(tmp_path, "lists/all.txt")
     assert run.returncode == 0, run.output[-5000:]
 
     ids = {}
@@ -60,8 +60,8 @@ def test_cpu_jobs_run_under_slurm(run_snakemake, tmp_path: Path) -> None:
     ]
 
 
-def test_multi_rank_gpu_job_forms_one_gloo_group(run_snakemake, tmp_path: Path) -> None:
-    run = run_snakemake(tmp_path, "train/b0_env.json", "train/sf_file.json")
+def test_multi_rank_gpu_job_forms_one_gloo_group(slurm_snakemake, tmp_path: Path) -> None:
+    run = slurm_snakemake(tmp_path, "train/b0_env.json", "train/sf_file.json")
     assert run.returncode == 0, run.output[-5000:]
 
     for name, init in [("b0_env", "env://"), ("sf_file", "file://")]:
@@ -153,9 +153,9 @@ def test_with_retries_a_cancelled_job_is_resubmitted_and_resumes(
     assert done == {"resumed_from": int(second[1]), "steps": 12, "job": second[2]}
 
 
-def test_dry_run_submits_nothing_and_lists_the_jobs(run_snakemake, tmp_path: Path) -> None:
+def test_dry_run_submits_nothing_and_lists_the_jobs(slurm_snakemake, tmp_path: Path) -> None:
     before = job_ids()
-    run = run_snakemake(tmp_path, "-n", "all", "resume/done.json")
+    run = slurm_snakemake(tmp_path, "-n", "all", "resume/done.json")
     assert run.returncode == 0, run.output[-5000:]
     assert job_ids() == before, "a dry run submitted Slurm jobs"
     assert not (tmp_path / ".snakemake/slurm_logs").exists()
