@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rank = detect_launch().rank
     logging.basicConfig(
-        level=logging.INFO if rank == 0 else logging.WARNING,
+        level=logging.INFO,
         format=f"%(asctime)s [rank {rank}] %(levelname)s %(message)s",
         stream=sys.stderr,
     )

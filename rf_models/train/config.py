@@ -282,9 +282,8 @@ def _check(cfg: ModelConfig) -> None:
         )
     if not 0 < cfg.aug_min_scale <= 1:
         raise ConfigError(f"aug_min_scale must be in (0, 1], found {cfg.aug_min_scale}")
-    if cfg.infer_size is not None and (
-        isinstance(cfg.infer_size, bool) or not isinstance(cfg.infer_size, int) or cfg.infer_size < 1
-    ):
+    size = cfg.infer_size
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise ConfigError(f"infer_size must be null or an integer >= 1, found {cfg.infer_size!r}")
     if cfg.val_batch_size is not None and (
         not isinstance(cfg.val_batch_size, int) or cfg.val_batch_size < 1

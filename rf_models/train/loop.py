@@ -91,18 +91,16 @@ def is_validation_iteration(iteration: int, val_every: int, max_iter: int) -> bo
     return (iteration > 0 and iteration % val_every == 0) or iteration == max_iter - 1
 
 
+# Keys that change how a run is carried out, not what it computes: a resume ignores them.
+RUNTIME_ONLY_KEYS = frozenset(
+    {"num_workers", "log_every", "ckpt_every", "val_batch_size", "dist_init_method", "skip_bad"}
+)
+
+
 def run_signature(cfg: ModelConfig, world_size: int, train_len: int) -> dict[str, Any]:
-    """Settings that fix the sample order and the model: a resume must match them."""
-    return {
-        "arch": cfg.arch,
-        "kind": cfg.kind,
-        "max_iter": cfg.max_iter,
-        "batch_size": cfg.batch_size,
-        "world_size": world_size,
-        "seed": cfg.seed,
-        "sampler_layout": cfg.sampler_layout,
-        "train_items": train_len,
-    }
+    """Every setting that shapes the result: a resume must match all of them."""
+    settings = {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_ONLY_KEYS}
+    return {**settings, "world_size": world_size, "train_items": train_len}
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -168,15 +166,26 @@ class _Trainer:
             return
         state = load_checkpoint(path)
         if state["run"] != self.signature:
+            # The settings changed (Snakemake re-runs the job for that): start over, keeping
+            # the old checkpoints beside the new ones rather than resuming them.
             diff = {
                 k: (state["run"].get(k), v)
                 for k, v in self.signature.items()
                 if state["run"].get(k) != v
             }
-            raise CheckpointError(
-                f"{path}: written by a different run; (checkpoint, this run) differ in {diff}. "
-                "Use the same settings, or remove the output directory to start over"
+            log.warning(
+                "%s was written by a different run; (checkpoint, this run) differ in %s: "
+                "starting over, old checkpoints renamed *.stale.pt",
+                path,
+                diff,
             )
+            self.ctx.barrier()
+            if self.ctx.is_main:
+                for name in (LAST, BEST):
+                    if (self.out / name).exists():
+                        os.replace(self.out / name, self.out / name.replace(".pt", ".stale.pt"))
+            self.ctx.barrier()
+            return
         _unwrap(self.model).load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scaler.is_enabled() and state["scaler"]:
@@ -417,6 +426,16 @@ def train_model(
         cfg = cfg.with_overrides(max_iter=max_iter_override)
     out = Path(out_dir)
     ctx = init_distributed(device, dist_init_method or cfg.dist_init_method)
+    # every rank says where it runs: the proof, in a Slurm log, that the ranks form one group
+    log.info(
+        "rank %d of %d (local rank %d), backend %s, device %s, Slurm job %s",
+        ctx.rank,
+        ctx.world_size,
+        ctx.launch.local_rank,
+        ctx.backend,
+        ctx.device,
+        os.environ.get("SLURM_JOB_ID", "-"),
+    )
     try:
         if cfg.deterministic:
             # cuBLAS needs a fixed workspace for deterministic results (CUDA docs).

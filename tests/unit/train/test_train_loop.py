@@ -67,11 +67,18 @@ def test_video_run(data, tmp_path):
     assert load_checkpoint(result.last_checkpoint)["kind"] == "video"
 
 
-def test_resume_refuses_a_different_run(data, tmp_path):
+def test_changed_settings_start_over_instead_of_resuming(data, tmp_path, caplog):
     out = tmp_path / "out"
     run_image(tiny_image_cfg(max_iter=4, val_every=2), data, out)
-    with pytest.raises(CheckpointError, match=r"written by a different run.*max_iter.*\(4, 6\)"):
-        run_image(tiny_image_cfg(max_iter=4, val_every=2), data, out, max_iter_override=6)
+    first_last = load_checkpoint(out / "last.pt")
+    result = run_image(tiny_image_cfg(max_iter=4, val_every=2), data, out, max_iter_override=6)
+    assert result.resumed_from is None and result.last_iteration == 5
+    assert "differ in" in caplog.text and "max_iter" in caplog.text
+    stale = load_checkpoint(out / "last.stale.pt")
+    assert stale["iteration"] == first_last["iteration"] == 3
+    # a runtime-only setting (log_every) does not prevent a resume
+    again = run_image(tiny_image_cfg(max_iter=6, val_every=2, log_every=1), data, out)
+    assert again.resumed_from == 5
 
 
 def test_missing_crop_fails_naming_the_file(data, tmp_path):

@@ -1,0 +1,187 @@
+"""Face crops -> logits: the one place inference runs a trained model.
+
+Crops come in as OpenCV images (BGR, uint8, ``(H, W, 3)``), as ``cv2.imread`` and the
+new-video pipeline produce them. Each is resized to the model's inference size (bilinear,
+seed-facts section 4), put in the model's colour order, divided by 255 and normalised with the
+model's mean and std. Logits are 2-way, FAKE at index 1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+
+from rf_models.train.checkpoint import CheckpointError, load_checkpoint
+from rf_models.train.config import ModelConfig
+from rf_models.train.model import build_model
+from rf_models.train.transforms import normalise
+
+
+@dataclass(frozen=True, eq=False)
+class LoadedModel:
+    """A trained model ready for inference (eval mode, on ``device``)."""
+
+    name: str
+    cfg: ModelConfig
+    model: nn.Module
+    device: torch.device
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto``: CUDA when available, else the CPU; otherwise any torch device string."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"expected a device (auto, cpu, cuda, cuda:N), found {device!r}") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but CUDA is not available here")
+    return resolved
+
+
+def load_trained_model(
+    checkpoint: str | os.PathLike,
+    block: Mapping[str, Any],
+    name: str,
+    device: str | torch.device = "auto",
+) -> LoadedModel:
+    """Build model ``name`` from its config ``block`` and load the weights of a training
+    checkpoint (``best.pt``, read with ``weights_only``).
+
+    The block gives the inference settings (infer_size, colour, normalisation, flip_tta, batch
+    size); the checkpoint must hold the same arch and kind. Errors name the file.
+    """
+    path = Path(checkpoint)
+    cfg = ModelConfig.from_dict(name, block, source=f"model block {name!r}")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint of model {name!r} not found")
+    state = load_checkpoint(path)
+    for key in ("arch", "kind"):
+        if state.get(key) != getattr(cfg, key):
+            raise CheckpointError(
+                f"{path}: model {name!r} expects {key} {getattr(cfg, key)!r}, the checkpoint "
+                f"holds {state.get(key)!r}"
+            )
+    if not isinstance(state.get("model"), Mapping):
+        raise CheckpointError(f"{path}: expected a 'model' state dict in the checkpoint")
+    model = build_model(cfg.arch, num_classes=2, init=None)
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{path}: weights do not fit arch {cfg.arch!r} of model {name!r}: {exc}"
+        ) from None
+    dev = resolve_device(device)
+    model = model.to(dev).eval()
+    if dev.type == "cuda" and cfg.channels_last:
+        model = model.to(memory_format=_memory_format(cfg))
+    return LoadedModel(name=name, cfg=cfg, model=model, device=dev)
+
+
+def infer_size(cfg: ModelConfig) -> int:
+    """Crop side the model sees at inference: ``infer_size``, else the training input size."""
+    return cfg.input_size if cfg.infer_size is None else cfg.infer_size
+
+
+def _memory_format(cfg: ModelConfig) -> torch.memory_format:
+    return torch.channels_last if cfg.kind == "image" else torch.channels_last_3d
+
+
+def prepare_crops(crops: Sequence[np.ndarray], size: int) -> np.ndarray:
+    """Check the crops and resize them to ``size`` x ``size`` (bilinear, as the seed's
+    ``cv2.resize``): uint8 ``(n, size, size, 3)``, still BGR."""
+    out = np.empty((len(crops), size, size, 3), dtype=np.uint8)
+    for i, crop in enumerate(crops):
+        if (
+            not isinstance(crop, np.ndarray)
+            or crop.dtype != np.uint8
+            or crop.ndim != 3
+            or crop.shape[2] != 3
+            or crop.shape[0] == 0
+            or crop.shape[1] == 0
+        ):
+            found = (
+                f"{crop.dtype} array of shape {crop.shape}"
+                if isinstance(crop, np.ndarray)
+                else type(crop).__name__
+            )
+            raise ValueError(f"crop {i}: expected a BGR uint8 (H, W, 3) image, found {found}")
+        if crop.shape[:2] != (size, size):
+            crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_LINEAR)
+        out[i] = crop
+    return out
+
+
+def _to_tensor(resized: np.ndarray, cfg: ModelConfig) -> torch.Tensor:
+    """uint8 BGR ``(n, H, W, 3)`` -> normalised float32 ``(n, 3, H, W)`` in the model's order."""
+    if cfg.colour == "RGB":
+        resized = resized[..., ::-1]
+    img = torch.from_numpy(np.ascontiguousarray(resized)).permute(0, 3, 1, 2)
+    return normalise(img, cfg.mean, cfg.std)
+
+
+def _autocast(lm: LoadedModel) -> contextlib.AbstractContextManager:
+    if lm.device.type == "cuda" and lm.cfg.amp:
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def _forward(lm: LoadedModel, x: torch.Tensor) -> torch.Tensor:
+    """Logits as float32 on the CPU; with flip_tta the mean of ``x``'s and its mirror's."""
+    x = x.to(lm.device, non_blocking=True)
+    if lm.device.type == "cuda" and lm.cfg.channels_last:
+        x = x.contiguous(memory_format=_memory_format(lm.cfg))
+    with torch.inference_mode(), _autocast(lm):
+        out = lm.model(x).float()
+        if lm.cfg.flip_tta:
+            out = (out + lm.model(torch.flip(x, dims=[-1])).float()) / 2
+    return out.cpu()
+
+
+def _check_kind(lm: LoadedModel, kind: str, caller: str) -> None:
+    if lm.cfg.kind != kind:
+        raise ValueError(f"{caller}: model {lm.name!r} is a {lm.cfg.kind} model, expected {kind}")
+
+
+def score_image_face(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray:
+    """Logits ``(n, 2)`` float32 of an image model for ``n`` crops of one face, in batches of
+    the model's eval batch size."""
+    _check_kind(lm, "image", "score_image_face")
+    size, batch = infer_size(lm.cfg), lm.cfg.eval_batch_size
+    out = np.empty((len(crops), 2), dtype=np.float32)
+    for start in range(0, len(crops), batch):
+        chunk = prepare_crops(crops[start : start + batch], size)
+        logits = _forward(lm, _to_tensor(chunk, lm.cfg))
+        out[start : start + len(chunk)] = _check_logits(logits, lm, len(chunk))
+    return out
+
+
+def score_video_face(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray:
+    """Logits ``(2,)`` float32 of a video model for one face's whole clip (its sampled frames,
+    up to 160, in order), in one forward pass."""
+    _check_kind(lm, "video", "score_video_face")
+    if len(crops) == 0:
+        raise ValueError(f"score_video_face: model {lm.name!r} needs at least one crop")
+    clip = _to_tensor(prepare_crops(crops, infer_size(lm.cfg)), lm.cfg)  # (T, 3, H, W)
+    logits = _forward(lm, clip.permute(1, 0, 2, 3).unsqueeze(0))  # (1, 3, T, H, W)
+    return _check_logits(logits, lm, 1)[0]
+
+
+def _check_logits(logits: torch.Tensor, lm: LoadedModel, n: int) -> np.ndarray:
+    if tuple(logits.shape) != (n, 2):
+        raise RuntimeError(
+            f"model {lm.name!r} returned logits of shape {tuple(logits.shape)}, expected ({n}, 2)"
+        )
+    return logits.numpy().astype(np.float32, copy=False)

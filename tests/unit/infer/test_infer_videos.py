@@ -1,0 +1,597 @@
+"""End-to-end scoring of a folder of new videos: decode, detect, track, crop, models, ensemble."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+import av
+import cv2
+import numpy as np
+import pytest
+import torch
+from infer_testlib import IMAGENET
+from infer_testlib import block as tiny_block
+from scipy.special import expit
+
+from rf_models.demo.mp4 import write_mp4
+from rf_models.detect import RetinaFaceDetector
+from rf_models.infer.policy import EnsemblePolicy
+from rf_models.infer.sampling import sample_frames
+from rf_models.infer.submission import read_submission
+from rf_models.infer.videos import (
+    STATUSES,
+    boxes_from_detections,
+    check_models,
+    count_frames,
+    details_path,
+    list_videos,
+    score_folder,
+    score_video_file,
+    score_videos,
+)
+from rf_models.train.checkpoint import FORMAT, CheckpointError, save_checkpoint
+from rf_models.train.config import ModelConfig
+from rf_models.train.model import build_model
+
+GOOD, NO_FACE, CORRUPT, EMPTY = "a_good.mp4", "b_noface.mp4", "c_corrupt.mp4", "d_empty.mp4"
+GOOD_FRAMES = 30
+# One image and one video model, so both input kinds go through the ensemble.
+POLICY_CFG = {
+    "groups": {
+        "video": {"input": "clip", "weight": 0.4, "models": {"sf": 10}},
+        "image": {"input": "frames", "weight": 0.6, "models": {"b0": 7}},
+    },
+    "shrink": {"models": []},
+    "hflip_tta_models": [],
+}
+
+
+def t1_frames(n: int) -> list[np.ndarray]:
+    """insightface's six-face photo at 448x310 on a grey 480x336 canvas, moving 1 px per frame
+    right and 1 px every other frame down (BGR)."""
+    insightface = pytest.importorskip("insightface")
+    path = os.path.join(os.path.dirname(insightface.__file__), "data", "images", "t1.jpg")
+    photo = cv2.imread(path, cv2.IMREAD_COLOR)
+    assert photo is not None, f"could not read {path}"
+    small = cv2.resize(photo, (448, 310), interpolation=cv2.INTER_AREA)
+    frames = []
+    for i in range(n):
+        canvas = np.full((336, 480, 3), 96, np.uint8)
+        canvas[i // 2 : i // 2 + 310, i : i + 448] = small
+        frames.append(canvas)
+    return frames
+
+
+def write_bgr(path: Path, frames: list[np.ndarray], fps: int = 20) -> Path:
+    write_mp4(path, [f[..., ::-1] for f in frames], fps=fps)
+    return path
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Four videos (good, no face, truncated, zero bytes) and two files that are not videos."""
+    root = tmp_path_factory.mktemp("videos")
+    good = write_bgr(root / GOOD, t1_frames(GOOD_FRAMES))
+    write_bgr(root / NO_FACE, [np.full((96, 128, 3), (40, 160, 90), np.uint8)] * 12)
+    (root / CORRUPT).write_bytes(good.read_bytes()[:1000])
+    (root / EMPTY).write_bytes(b"")
+    (root / "notes.txt").write_text("not a video\n")
+    (root / "sub.mp4").mkdir()
+    return root
+
+
+@pytest.fixture(scope="module")
+def detector() -> RetinaFaceDetector:
+    return RetinaFaceDetector(backend="onnx", device="cpu", threads=1)
+
+
+@dataclass
+class StandIn:
+    """A model as scoring sees it: a name, a kind, and (here) a fixed FAKE-minus-REAL logit."""
+
+    name: str
+    kind: str
+    logit: float
+    calls: list[list[np.ndarray]] = field(default_factory=list)
+
+    @property
+    def cfg(self) -> SimpleNamespace:
+        return SimpleNamespace(kind=self.kind)
+
+
+def stand_in_image(lm: StandIn, crops):
+    lm.calls.append(list(crops))
+    return np.tile([0.0, lm.logit], (len(crops), 1))
+
+
+def stand_in_video(lm: StandIn, crops):
+    lm.calls.append(list(crops))
+    return np.array([0.0, lm.logit])
+
+
+def stand_ins() -> list[StandIn]:
+    return [StandIn("b0", "image", 2.0), StandIn("sf", "video", -1.0)]
+
+
+STAND_IN_SCORE = 0.4 * expit(-1.0) + 0.6 * expit(2.0)
+
+
+class FakeDetector:
+    """Three faces side by side in every frame (plus one below the 0.8 threshold); records the
+    number of frames it saw."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def detect_preprocessed(self, batch: np.ndarray, orig_size: tuple[int, int]):
+        self.frames += len(batch)
+        boxes = np.array(
+            [
+                [2.7, 2.2, 14.9, 14.5, 0.99],
+                [20.0, 2.0, 32.0, 14.0, 0.9],
+                [40.0, 2.0, 52.0, 14.0, 0.85],
+                [20.0, 30.0, 32.0, 42.0, 0.5],
+            ],
+            dtype=np.float32,
+        )
+        return [boxes.copy() for _ in batch]
+
+
+def flat_value(frame: int) -> int:
+    """Grey level of frame ``frame`` (from 1) of :func:`flat_video`."""
+    return 10 + (frame - 1) % 200
+
+
+def flat_video(path: Path, n: int, fps: int = 30) -> Path:
+    """64x48 flat grey frames, a different level per frame."""
+    frames = [np.full((48, 64, 3), flat_value(i), np.uint8) for i in range(1, n + 1)]
+    return write_bgr(path, frames, fps)
+
+
+# -- one video ------------------------------------------------------------------------------
+
+
+def test_good_video_is_scored_with_two_of_six_faces(folder, detector):
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+    models = stand_ins()
+    r = score_video_file(
+        folder / GOOD,
+        detector,
+        models,
+        policy,
+        score_image=stand_in_image,
+        score_video=stand_in_video,
+    )
+    assert (r.status, r.reason, r.n_frames, r.num_faces) == ("ok", "", GOOD_FRAMES, 2)
+    assert r.score == pytest.approx(STAND_IN_SCORE)
+    assert r.model_scores == pytest.approx({"b0": expit(2.0), "sf": expit(-1.0)})
+    image_model, video_model = models
+    # one call per face; every sampled frame (30 < 160) reaches both kinds (30 <= 35)
+    assert [len(c) for c in image_model.calls] == [GOOD_FRAMES, GOOD_FRAMES]
+    assert [len(c) for c in video_model.calls] == [GOOD_FRAMES, GOOD_FRAMES]
+    for crops in video_model.calls:
+        sizes = {c.shape for c in crops}
+        assert len(sizes) == 1, sizes  # one square size per face
+        ((h, w, ch),) = sizes
+        assert h == w and ch == 3 and 20 < h < 200
+        assert crops[0].dtype == np.uint8
+    # the two kept faces are two different people: their first crops differ
+    first = [c[0] for c in video_model.calls]
+    assert not np.array_equal(first[0], first[1])
+
+
+def test_sampling_takes_every_ceil_n_over_160th_frame(tmp_path):
+    path = flat_video(tmp_path / "long.mp4", 330)
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+    models, fake = stand_ins(), FakeDetector()
+    r = score_video_file(
+        path, fake, models, policy, score_image=stand_in_image, score_video=stand_in_video
+    )
+    sampled = sample_frames(330, 160)
+    assert len(sampled) == 110 and sampled[:3] == [1, 4, 7]
+    assert (r.status, r.n_frames, r.num_faces) == ("ok", 330, 2)
+    assert fake.frames == 110
+    image_model, video_model = models
+    assert [len(c) for c in video_model.calls] == [110, 110]
+    # image models see every ceil(110 / 35) = 4th sampled frame: 28 of them
+    assert [len(c) for c in image_model.calls] == [28, 28]
+    # face 1 is the best box, (2, 2, 14, 14) after truncation: a 14-pixel square at (1, 1)
+    # (int(12 * 1.3) = 15, rounded down to even); each crop comes from its own sampled frame
+    first_face = video_model.calls[0]
+    assert {c.shape for c in first_face} == {(14, 14, 3)}
+    means = [float(c.mean()) for c in first_face]
+    assert means == pytest.approx([flat_value(i) for i in sampled], abs=1.5)
+    assert image_model.calls[0][1].mean() == pytest.approx(flat_value(sampled[4]), abs=1.5)
+
+
+@pytest.mark.parametrize("max_faces", [1, 2, 3])
+def test_max_faces_caps_the_kept_faces(tmp_path, max_faces):
+    path = flat_video(tmp_path / "three.mp4", 10)
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+    models = stand_ins()
+    r = score_video_file(
+        path,
+        FakeDetector(),
+        models,
+        policy,
+        max_faces=max_faces,
+        score_image=stand_in_image,
+        score_video=stand_in_video,
+    )
+    assert (r.status, r.num_faces) == ("ok", max_faces)
+    assert len(models[1].calls) == max_faces
+
+
+def test_undeclared_frame_count_is_counted(tmp_path):
+    # a raw H.264 stream (named .mp4) has no container frame count
+    path = tmp_path / "raw.mp4"
+    with av.open(str(path), "w", format="h264") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for i in range(12):
+            image = np.full((48, 64, 3), 20 * i, np.uint8)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
+        out.mux(stream.encode())
+    assert count_frames(path) == 12
+    r = score_video_file(
+        path,
+        FakeDetector(),
+        stand_ins(),
+        EnsemblePolicy.from_config(POLICY_CFG),
+        score_image=stand_in_image,
+        score_video=stand_in_video,
+    )
+    assert (r.status, r.n_frames) == ("ok", 12)
+
+
+def test_video_cut_short_is_scored_as_partial(folder, tmp_path):
+    # the index is at the front, so a cut file opens and decodes its first frames
+    data = (folder / GOOD).read_bytes()
+    path = tmp_path / "cut.mp4"
+    path.write_bytes(data[: len(data) // 2])
+    fake = FakeDetector()
+    r = score_video_file(
+        path,
+        fake,
+        stand_ins(),
+        EnsemblePolicy.from_config(POLICY_CFG),
+        score_image=stand_in_image,
+        score_video=stand_in_video,
+    )
+    assert r.status == "partial"
+    assert f"{fake.frames} of {GOOD_FRAMES} sampled frames decoded" in r.reason
+    assert 5 <= fake.frames < GOOD_FRAMES
+    assert r.score == pytest.approx(STAND_IN_SCORE)
+
+
+def test_too_few_frames_for_the_image_rule_leaves_the_video_model_alone(tmp_path):
+    path = flat_video(tmp_path / "short.mp4", 3)
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+    r = score_video_file(
+        path,
+        FakeDetector(),
+        stand_ins(),
+        policy,
+        score_image=stand_in_image,
+        score_video=stand_in_video,
+    )
+    # b0 has 3 < 5 frames per face: no score; the video group alone decides
+    assert r.status == "ok"
+    assert r.model_scores["b0"] is None
+    assert r.score == pytest.approx(expit(-1.0))
+    assert "fewer than 5 frames" in r.reason
+    image_only = EnsemblePolicy.from_config(
+        {
+            "groups": {"image": POLICY_CFG["groups"]["image"]},
+            "shrink": {"models": []},
+            "hflip_tta_models": [],
+        }
+    )
+    r = score_video_file(
+        path,
+        FakeDetector(),
+        [StandIn("b0", "image", 2.0)],
+        image_only,
+        score_image=stand_in_image,
+        score_video=stand_in_video,
+    )
+    assert (r.status, r.score) == ("no_score", 0.5)
+    assert "fewer than 5 frames" in r.reason
+
+
+def failing_video(lm, crops):
+    raise RuntimeError("CUDA out of memory")
+
+
+@pytest.mark.parametrize(
+    ("score_image", "score_video", "expected"),
+    [
+        (stand_in_image, failing_video, "sf: RuntimeError: CUDA out of memory"),
+        (lambda lm, crops: np.zeros((len(crops), 3)), stand_in_video, "b0: expected logits of"),
+        (lambda lm, crops: np.zeros((len(crops) - 1, 2)), stand_in_video, "b0: expected logits"),
+        (stand_in_image, lambda lm, crops: np.array([0.0, np.nan]), "sf: expected finite"),
+    ],
+)
+def test_a_model_error_gives_the_default_score(tmp_path, score_image, score_video, expected):
+    path = flat_video(tmp_path / "v.mp4", 10)
+    r = score_video_file(
+        path,
+        FakeDetector(),
+        stand_ins(),
+        EnsemblePolicy.from_config(POLICY_CFG),
+        score_image=score_image,
+        score_video=score_video,
+    )
+    assert (r.status, r.score, r.num_faces) == ("model_error", 0.5, 2)
+    assert expected in r.reason
+    assert r.model_scores == {"b0": None, "sf": None}
+
+
+class BrokenDetector:
+    def detect_preprocessed(self, batch, orig_size):
+        raise RuntimeError("detector exploded")
+
+
+@pytest.mark.parametrize(
+    ("name", "detector_cls", "status", "reason"),
+    [
+        (CORRUPT, FakeDetector, "unreadable", "cannot open"),
+        (EMPTY, FakeDetector, "empty_file", "0 bytes"),
+        ("missing.mp4", FakeDetector, "missing", "does not exist"),
+        (GOOD, BrokenDetector, "error", "RuntimeError: detector exploded"),
+    ],
+)
+def test_bad_videos_get_the_default_score_and_a_reason(folder, name, detector_cls, status, reason):
+    r = score_video_file(
+        folder / name,
+        detector_cls(),
+        stand_ins(),
+        EnsemblePolicy.from_config(POLICY_CFG),
+        score_image=stand_in_image,
+        score_video=stand_in_video,
+    )
+    assert (r.video, r.status, r.score) == (name, status, 0.5)
+    assert reason in r.reason
+    assert r.status in STATUSES
+
+
+def test_policy_default_score_is_used_for_failures(folder):
+    policy = EnsemblePolicy.from_config({**POLICY_CFG, "default_score": 0.6})
+    r = score_video_file(folder / EMPTY, FakeDetector(), stand_ins(), policy)
+    assert (r.status, r.score) == ("empty_file", 0.6)
+
+
+# -- models against the policy --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("models", "message"),
+    [
+        ([], "at least one model"),
+        ([StandIn("xcep", "image", 0.0)], "expected a model of"),
+        ([StandIn("b0", "video", 0.0)], "its kind is 'video'"),
+        ([StandIn("sf", "image", 0.0)], "its kind is 'image'"),
+        ([StandIn("b0", "image", 0.0), StandIn("b0", "image", 1.0)], "found it twice"),
+    ],
+)
+def test_models_that_do_not_fit_the_policy_are_refused(folder, models, message):
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+    with pytest.raises(ValueError, match=message):
+        check_models(models, policy)
+    with pytest.raises(ValueError, match=message):
+        score_video_file(folder / GOOD, FakeDetector(), models, policy)
+
+
+# -- boxes and listing ----------------------------------------------------------------------
+
+
+def test_boxes_from_detections_truncates_and_thresholds():
+    rows = np.array(
+        [
+            [10.9, 20.1, 50.99, 70.5, 0.95],
+            [-3.7, -1.2, 30.4, 40.8, 0.8],
+            [100.0, 100.0, 120.0, 130.0, 0.79999],
+        ]
+    )
+    assert boxes_from_detections(rows) == [(10, 20, 50, 70), (-3, -1, 30, 40)]
+    assert boxes_from_detections(rows, 0.9) == [(10, 20, 50, 70)]
+    assert boxes_from_detections(np.zeros((0, 5), np.float32)) == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (np.zeros((2, 4)), r"shape \(n, 5\)"),
+        (np.zeros(5), r"shape \(n, 5\)"),
+        (np.array([[0, 0, 1, np.nan, 0.9]]), "finite"),
+    ],
+)
+def test_boxes_from_detections_refuses_bad_rows(rows, message):
+    with pytest.raises(ValueError, match=message):
+        boxes_from_detections(rows)
+
+
+def test_list_videos(folder, tmp_path):
+    assert [p.name for p in list_videos(folder)] == [GOOD, NO_FACE, CORRUPT, EMPTY]
+    with pytest.raises(FileNotFoundError, match="found no folder"):
+        list_videos(tmp_path / "nope")
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(FileNotFoundError, match="found none"):
+        list_videos(tmp_path)
+
+
+def test_details_path():
+    assert details_path("/x/submission.csv") == Path("/x/submission.details.csv")
+
+
+# -- a folder -------------------------------------------------------------------------------
+
+
+def read_details(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_folder_with_stand_in_models(folder, detector, tmp_path, caplog):
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+    out = tmp_path / "out" / "submission.csv"
+    with caplog.at_level(logging.INFO, logger="rf_models"):
+        results = score_videos(
+            list_videos(folder),
+            detector,
+            stand_ins(),
+            policy,
+            out,
+            score_image=stand_in_image,
+            score_video=stand_in_video,
+        )
+    sub = read_submission(out, expected_files=[GOOD, NO_FACE, CORRUPT, EMPTY])
+    assert list(sub) == [GOOD, NO_FACE, CORRUPT, EMPTY]
+    assert out.read_text().splitlines()[0] == "filename,label"
+    assert sub[GOOD] == pytest.approx(STAND_IN_SCORE)
+    assert [sub[n] for n in (NO_FACE, CORRUPT, EMPTY)] == [0.5, 0.5, 0.5]
+    assert [r.status for r in results] == ["ok", "no_face", "unreadable", "empty_file"]
+    rows = read_details(details_path(out))
+    assert list(rows[0]) == [
+        "filename", "label", "status", "reason", "n_frames", "num_faces", "b0", "sf"
+    ]  # fmt: skip
+    assert [r["filename"] for r in rows] == list(sub)
+    good, no_face, corrupt, empty = rows
+    assert (good["status"], good["n_frames"], good["num_faces"]) == ("ok", "30", "2")
+    assert float(good["b0"]) == pytest.approx(expit(2.0))
+    assert float(good["sf"]) == pytest.approx(expit(-1.0))
+    assert (no_face["status"], no_face["n_frames"], no_face["b0"], no_face["sf"]) == (
+        "no_face", "12", "", ""
+    )  # fmt: skip
+    assert "0 of 12 sampled frames had a face" in no_face["reason"]
+    assert (corrupt["status"], empty["status"]) == ("unreadable", "empty_file")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3
+    for name, row in zip((NO_FACE, CORRUPT, EMPTY), (no_face, corrupt, empty), strict=True):
+        assert any(name in w and row["reason"] in w for w in warnings), (name, warnings)
+
+
+def test_folder_refuses_duplicate_names(folder, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / GOOD).write_bytes(b"")
+    with pytest.raises(ValueError, match="distinct file names"):
+        score_videos(
+            [folder / GOOD, other / GOOD],
+            FakeDetector(),
+            stand_ins(),
+            EnsemblePolicy.from_config(POLICY_CFG),
+            tmp_path / "s.csv",
+        )
+
+
+def b0_block(**changes) -> dict:
+    block = {
+        "kind": "image",
+        "arch": "tf_efficientnet_b0",
+        "input_size": 64,
+        "colour": "RGB",
+        **IMAGENET,
+        "batch_size": 16,
+        "gpus": 1,
+        "base_lr": 0.01,
+        "warmup_lr": 0.03,
+        "lr_steps": [10],
+        "max_iter": 20,
+        "split": "val_30-39",
+        "aug": "A",
+        "val_every": 10,
+        "flip_tta": True,
+    }
+    block.update(changes)
+    return block
+
+
+B0_LOGIT, SF_LOGIT = 1.5, -1.0
+
+
+def constant_checkpoint(path: Path, name: str, block: dict, logit: float) -> Path:
+    """A training checkpoint of ``block``'s arch whose last layer always says FAKE - REAL =
+    ``logit`` (zero weights, a bias): a score the checkpoint alone explains."""
+    cfg = ModelConfig.from_dict(name, block)
+    torch.manual_seed(0)
+    model = build_model(cfg.arch, num_classes=2)
+    last = model.classifier if hasattr(model, "classifier") else model.fc
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([0.0, logit]))
+    state = {
+        "format": FORMAT,
+        "arch": cfg.arch,
+        "kind": cfg.kind,
+        "config": cfg.to_dict(),
+        "model": model.state_dict(),
+        "iteration": 19,
+    }
+    save_checkpoint(state, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict]]:
+    """b0: a real EfficientNet-B0 (rf_models.models.create_model); sf: the inference tests'
+    tiny clip model."""
+    root = tmp_path_factory.mktemp("ckpt")
+    b0, sf = b0_block(), tiny_block("video")
+    return {
+        "b0": (constant_checkpoint(root / "b0.pt", "b0", b0, B0_LOGIT), b0),
+        "sf": (constant_checkpoint(root / "sf.pt", "sf", sf, SF_LOGIT), sf),
+    }
+
+
+def test_score_folder_with_trained_checkpoints(folder, checkpoints, tmp_path):
+    policy_cfg = {**POLICY_CFG, "hflip_tta_models": ["b0"]}
+    out = tmp_path / "submission.csv"
+    log_path = tmp_path / "logs" / "predict.log"
+    results = score_folder(
+        folder,
+        checkpoints,
+        policy_cfg,
+        out,
+        log_path,
+        device="cpu",
+        detector_backend="onnx",
+        detector_threads=1,
+    )
+    sub = read_submission(out, expected_files=[GOOD, NO_FACE, CORRUPT, EMPTY])
+    assert list(sub) == [GOOD, NO_FACE, CORRUPT, EMPTY]
+    good = results[0]
+    assert (good.status, good.num_faces, good.n_frames) == ("ok", 2, GOOD_FRAMES)
+    # b0: every group of 5 frames of both faces gives expit(1.5) = 0.82, below the 0.85 rule,
+    # so each face's score, the face rule (all > 0.6: max) and the group give it too
+    assert good.model_scores == pytest.approx({"b0": expit(B0_LOGIT), "sf": expit(SF_LOGIT)})
+    expected = 0.6 * expit(B0_LOGIT) + 0.4 * expit(SF_LOGIT)
+    assert sub[GOOD] == good.score == pytest.approx(expected, abs=1e-6)
+    assert [sub[n] for n in (NO_FACE, CORRUPT, EMPTY)] == [0.5, 0.5, 0.5]
+    text = log_path.read_text()
+    for r in results[1:]:
+        assert f"{r.video}: {r.status}, score 0.5000: {r.reason}" in text
+    assert "scored 4 videos (3 with the default score 0.5)" in text
+    assert not logging.getLogger("rf_models").handlers  # the log file handler is gone
+    rows = read_details(details_path(out))
+    assert [r["status"] for r in rows] == ["ok", "no_face", "unreadable", "empty_file"]
+    assert float(rows[0]["b0"]) == good.model_scores["b0"]
+
+
+def test_score_folder_refuses_bad_configuration(folder, checkpoints, tmp_path):
+    path, block = checkpoints["b0"]
+    out = tmp_path / "s.csv"
+    with pytest.raises(ValueError, match="expected a model of"):
+        score_folder(folder, {"xcep": (path, block)}, POLICY_CFG, out, device="cpu")
+    with pytest.raises(CheckpointError, match="not found"):
+        score_folder(folder, {"b0": (tmp_path / "none.pt", block)}, POLICY_CFG, out, device="cpu")
+    with pytest.raises(FileNotFoundError, match="found none"):
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        score_folder(empty, {"b0": (path, block)}, POLICY_CFG, out, device="cpu")
+    assert not out.exists()

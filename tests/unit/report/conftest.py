@@ -1,0 +1,127 @@
+"""Small synthetic report inputs, written with the project's own writers where they exist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rf_models.data.manifest import STATUSES, ManifestRow, write_manifest
+from rf_models.metrics import video_and_frame_metrics, write_metrics_csv
+from rf_models.train.curves import write_metrics_csv as write_training_csv
+
+MODELS = ("b1", "xcep", "r34", "sf", "b3_empty")
+COMBINERS = ("seed_policy", "mean", "stacking", "stacking+temperature")
+
+
+def make_scores(n: int = 120, seed: int = 0, one_class: int | None = None) -> pd.DataFrame:
+    """Scores of ``n`` videos (about 80% FAKE): models of varying skill, b3_empty with no
+    score at all, sf with some missing, the combiners, and a few no-face videos at 0.5."""
+    rng = np.random.default_rng(seed)
+    labels = (rng.random(n) < 0.8).astype(int) if one_class is None else np.full(n, one_class)
+    df = pd.DataFrame({"video": [f"v{i:04d}.mp4" for i in range(n)], "label": labels})
+    df["status"] = np.where(rng.random(n) < 0.05, "no_face", "ok")
+    skill = {"b1": 2.5, "xcep": 2.0, "r34": 1.0, "sf": 1.5}
+    for model in MODELS:
+        if model == "b3_empty":
+            df[model] = np.nan
+            continue
+        logit = (2 * labels - 1) * skill[model] + rng.normal(0, 1.5, n)
+        df[model] = 1 / (1 + np.exp(-logit))
+    df.loc[rng.random(n) < 0.2, "sf"] = np.nan
+    present = df[["b1", "xcep", "r34", "sf"]]
+    df["seed_policy"] = present.mean(axis=1).clip(0.02, 0.98)
+    df["mean"] = present.mean(axis=1)
+    df["stacking"] = 1 / (1 + np.exp(-(np.log(df["b1"] / (1 - df["b1"])) * 1.3)))
+    df["stacking+temperature"] = 1 / (1 + np.exp(-(np.log(df["b1"] / (1 - df["b1"])) * 0.8)))
+    no_face = df["status"] == "no_face"
+    df.loc[no_face, list(COMBINERS)] = 0.5
+    df.loc[no_face, list(MODELS)] = np.nan
+    return df
+
+
+def write_scores(path: Path, df: pd.DataFrame) -> Path:
+    df.to_csv(path, index=False)
+    return path
+
+
+def write_metrics_from_scores(path: Path, df: pd.DataFrame, splits=("val",)) -> Path:
+    rows = []
+    for split in splits:
+        for name in [*COMBINERS, *MODELS]:
+            scored = df[df[name].notna()]
+            labels = dict(zip(scored["video"], scored["label"], strict=True))
+            scores = dict(zip(scored["video"], scored[name], strict=True))
+            kind = "combiner" if name in COMBINERS else "model"
+            # frame rows only for models that scored something (tables.py cannot do none)
+            frames = {v: [s, s] for v, s in scores.items()} if kind == "model" and scores else None
+            ctx = {"model": name, "kind": kind, "split": split}
+            rows += video_and_frame_metrics(labels, scores, frames, context=ctx)
+    write_metrics_csv(path, rows)
+    return path
+
+
+def training_rows(n_iter: int, seed: int, val_every: int = 50) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for it in range(0, n_iter + 1, 10):
+        row = {
+            "iteration": it,
+            "lr": 0.01 * (0.5 ** (it // 150)),
+            "train_loss": 0.7 * np.exp(-it / 200) + 0.05 * rng.random(),
+            "skipped_train": 0,
+            "skipped_val": 0,
+        }
+        if it % val_every == 0 and it > 0:
+            row["val_loss"] = 0.6 * np.exp(-it / 250) + 0.1 + 0.03 * rng.random()
+            row["val_logloss"] = row["val_loss"] * 1.2
+            row["val_auc"] = min(0.99, 0.5 + it / 800 + 0.02 * rng.random())
+        rows.append({k: float(v) if k not in ("iteration",) else v for k, v in row.items()})
+    return rows
+
+
+def write_training(path: Path, rows: list[dict]) -> Path:
+    write_training_csv(rows, path)
+    return path
+
+
+def write_part_manifest(path: Path, part: str, counts: dict[str, int]) -> Path:
+    rows = []
+    for status in STATUSES:
+        for k in range(counts.get(status, 0)):
+            rows.append(ManifestRow(part, f"{part}_{status}_{k}.mp4", k % 2, status, reason=""))
+    write_manifest(path, rows)
+    return path
+
+
+@pytest.fixture
+def scores_csv(tmp_path: Path) -> Path:
+    return write_scores(tmp_path / "scores.csv", make_scores())
+
+
+@pytest.fixture
+def metrics_csv(tmp_path: Path) -> Path:
+    return write_metrics_from_scores(tmp_path / "metrics.csv", make_scores())
+
+
+@pytest.fixture
+def training_csvs(tmp_path: Path) -> dict[str, Path]:
+    return {
+        "b1": write_training(tmp_path / "b1.csv", training_rows(600, 0)),
+        "xcep": write_training(tmp_path / "xcep.csv", training_rows(400, 1)),
+        "sf": write_training(tmp_path / "sf.csv", training_rows(300, 2, val_every=100)),
+    }
+
+
+@pytest.fixture
+def manifests(tmp_path: Path) -> list[Path]:
+    d = tmp_path / "manifests"
+    d.mkdir()
+    parts = {
+        "dfdc_train_part_0": {"ok": 20, "partial": 2, "no_face": 3, "unreadable": 1},
+        "dfdc_train_part_10": {"ok": 18, "missing": 2, "empty_file": 1, "not_in_metadata": 1},
+        "dfdc_train_part_2": {},
+    }
+    return [write_part_manifest(d / f"{p}.tsv", p, c) for p, c in parts.items()]
