@@ -29,8 +29,16 @@ def shared_dir() -> Path:
 
 def run_snakemake(args: list[str], workdir: Path, check: bool = True, timeout: int = 1800):
     """Run the repository's workflow with the venv's snakemake in ``workdir``."""
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
-           *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(workdir),
+        *args,
+    ]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and out.returncode != 0:

@@ -28,7 +28,6 @@ from torch.utils.data import DataLoader
 
 from rf_models.train.checkpoint import (
     FORMAT,
-    CheckpointError,
     capture_rng,
     load_checkpoint,
     remove_stale_temporaries,

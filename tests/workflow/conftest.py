@@ -11,8 +11,13 @@ def reduced_demo_config(workdir) -> dict:
         "data_root": str(workdir / "data"),
         "results_dir": str(workdir / "results"),
         "parts": [0, 1],
-        "demo": {"build": True, "videos_per_part": 8, "seed": 1, "min_seconds": 1.0,
-                 "max_seconds": 1.5},
+        "demo": {
+            "build": True,
+            "videos_per_part": 8,
+            "seed": 1,
+            "min_seconds": 1.0,
+            "max_seconds": 1.5,
+        },
         "lists": {"image_stride": 5, "splits": {"demo": {"val": [1], "train": "rest"}}},
     }
 

@@ -104,8 +104,9 @@ def test_stage_parameter_reruns_that_stage_and_downstream_only(demo_run, tmp_pat
 def test_changed_video_reruns_only_its_part(demo_run, tmp_path):
     workdir = demo_run["workdir"]
     summary = json.loads((Path(demo_run["config"]["data_root"]) / "demo_summary.json").read_text())
-    video = next(v for v in summary["videos"] if v["part"] == "dfdc_train_part_1"
-                 and v["case"] == "normal")
+    video = next(
+        v for v in summary["videos"] if v["part"] == "dfdc_train_part_1" and v["case"] == "normal"
+    )
     path = Path(demo_run["config"]["data_root"]) / video["part"] / video["filename"]
     original = path.read_bytes()
     try:
@@ -139,8 +140,12 @@ def test_dry_run_lists_placeholder_videos_without_opening_them(tmp_path):
             (part / f"v{i}.mp4").write_bytes(b"not a video")
             meta[f"v{i}.mp4"] = {"label": "FAKE", "split": "train"}
         (part / "metadata.json").write_text(json.dumps(meta))
-    config = {"data_root": str(data), "results_dir": str(tmp_path / "results"), "parts": [0, 1, 2],
-              "lists": {"splits": {"s": {"val": [2], "train": "rest"}}}}
+    config = {
+        "data_root": str(data),
+        "results_dir": str(tmp_path / "results"),
+        "parts": [0, 1, 2],
+        "lists": {"splits": {"s": {"val": [2], "train": "rest"}}},
+    }
     cfg = write_config(tmp_path / "config.yaml", config)
     counts = job_counts(run_snakemake(["-n", "--configfile", str(cfg)], tmp_path).stdout)
     assert counts["extract_frames"] == 3 and counts["make_lists"] == 1
