@@ -1,6 +1,6 @@
 # rf-workflow: RobustForensics (DFDC 4th place) as file targets, per DFDC part.
 # Stages: extract_frames -> detect_faces -> track_faces -> align_faces -> make_lists
-# -> train_<model>.
+# -> train_<model> -> predict_<model> -> ensemble -> report; predict: new videos -> submission.csv.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -20,6 +20,7 @@ if config["demo"]["build"]:
 include: "rules/preprocess.smk"
 include: "rules/lists.smk"
 include: "rules/train.smk"
+include: "rules/infer.smk"
 
 
 rule all:
@@ -27,4 +28,6 @@ rule all:
         expand(f"{RESULTS}/manifests/{{part}}.tsv", part=PARTS),
         list_outputs(config["lists"]["build"]),
         trained_models(),
+        ensemble_outputs(),
+        [rules.predict_videos.output.submission] if config["predict_dir"] else [],
     default_target: True

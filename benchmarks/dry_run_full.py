@@ -1,5 +1,7 @@
 """Time `snakemake -n` on the full 50-part config with 2,400 placeholder videos per part.
 
+The DAG covers every stage of `all`, training of the eleven models included.
+
 Placeholders are empty files: building the DAG must not open any video, only list them.
 Prints the wall time of the dry run and the number of jobs.
 Usage: python benchmarks/dry_run_full.py [--videos-per-part 2400] [--workdir DIR]
@@ -45,6 +47,11 @@ def main() -> int:
     make_placeholders(data, len(config["parts"]), args.videos_per_part)
     print(f"placeholders: {len(config['parts'])} parts x {args.videos_per_part} files "
           f"in {time.perf_counter() - t0:.1f} s")
+    # the models' init files (pretrain/*.pth, relative to the working directory) as placeholders
+    for block in config["models"].values():
+        if block.get("init"):
+            (workdir / block["init"]).parent.mkdir(parents=True, exist_ok=True)
+            (workdir / block["init"]).touch()
     config.update(data_root=str(data), results_dir=str(workdir / "results"))
     cfg_path = workdir / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(config))

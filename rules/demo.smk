@@ -6,8 +6,8 @@ checkpoint build_demo_data:
         data=directory(config["data_root"]),
     params:
         root=config["data_root"],
-        n_parts=len(PARTS),
-        demo=config["demo"],
+        n_parts=len(PARTS) + config["demo"]["heldout_parts"],
+        demo={k: v for k, v in config["demo"].items() if k not in ("build", "heldout_parts")},
     resources:
         mem_mb=2000,
         runtime=30,

@@ -1,0 +1,18 @@
+from rf_models.infer.predict_split import predict_split
+from rf_models.infer.scoring import load_trained_model
+from rf_models.workflow import rule_logging
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with rule_logging(sm.log[0]) as log:
+    lm = load_trained_model(sm.input.best, sm.params.block, sm.params.model, sm.params.device)
+    summary = predict_split(
+        lm,
+        list(sm.input.manifests),
+        sm.params.crops,
+        sm.output[0],
+        ext=sm.params.ext,
+        max_faces=sm.params.sampling["max_faces"],
+        max_frames=sm.params.sampling["max_frames"],
+        frame_stride=sm.params.frame_stride,
+    )
+    log.info("%s: %s", sm.params.model, summary)
