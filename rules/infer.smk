@@ -18,6 +18,8 @@ def val_parts(split):
 
 
 def ensemble_outputs():
+    if not MODEL_BLOCKS:
+        return []
     return [
         f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/scores.csv",
         *expand(f"{RESULTS}/report/{{figure}}.png", figure=FIGURES),

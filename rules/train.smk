@@ -2,7 +2,7 @@
 import sys
 
 from rf_models.config import split_parts
-from rf_models.train.config import resolve_model_block
+from rf_models.train.config import resolve_model_block, training_block
 
 
 MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in config["train"]["models"]}
@@ -21,7 +21,7 @@ rule model_config:
     output:
         f"{RESULTS}/models/{{model}}/model_config.yaml",
     params:
-        block=lambda wc: MODEL_BLOCKS[wc.model],
+        block=lambda wc: training_block(MODEL_BLOCKS[wc.model]),
     localrule: True
     log:
         f"{LOGS}/model_config/{{model}}.log",
@@ -50,7 +50,7 @@ for _model, _block in MODEL_BLOCKS.items():
             curves=f"{RESULTS}/models/{_model}/curves.png",
         params:
             model=_model,
-            block=_block,
+            block=training_block(_block),
             out_dir=f"{RESULTS}/models/{_model}",
             crops=f"{RESULTS}/faces",
             device=config["train"]["device"],

@@ -158,6 +158,7 @@ def predict_split(
     for name, value in (("max_faces", max_faces), ("io_threads", io_threads)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, found {value!r}")
+    sample_frames(0, max_frames, frame_stride)  # checks both, even when no video is usable
     root = Path(crops_root)
     rows = read_manifests(manifests)
     work = []

@@ -266,7 +266,7 @@ def score_video_file(
                 f"frame size changes: frame {odd[0]} is {frames[odd[0]].shape[1]}x"
                 f"{frames[odd[0]].shape[0]}, frame {indices[0]} {width}x{height}",
             )
-        tracks = track_video(boxes, indices, width, height)
+        tracks = track_video(boxes, indices, width, height, max_faces=max_faces)
         faces = face_crops(tracks, frames)
         num_faces = len(faces)
         if not faces:

@@ -75,13 +75,10 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     if scores:
-        for key, fn in (
-            ("roc", plot_roc),
-            ("reliability", plot_reliability),
-            ("score_histograms", plot_score_histograms),
-        ):
-            fn(scores, out / SCORE_FIGURES[key])
-            written[key] = out / SCORE_FIGURES[key]
+        plot_roc(scores, out / SCORE_FIGURES["roc"])
+        plot_reliability(scores, out / SCORE_FIGURES["reliability"], columns=None)
+        plot_score_histograms(scores, out / SCORE_FIGURES["score_histograms"])
+        written.update({k: out / v for k, v in SCORE_FIGURES.items()})
     if metrics:
         plot_metrics_table(metrics, out / METRIC_OUTPUTS["metrics_table"])
         plot_combiners(metrics, out / METRIC_OUTPUTS["combiners"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +25,9 @@ from rf_models.data.manifest import STATUSES, USABLE
 from rf_models.io_utils import atomic_output_file
 from rf_models.metrics.binary import METRIC_KEYS, log_loss_clipped
 from rf_models.report.inputs import (
-    NAME_COLUMNS,
     Scores,
     is_combiner,
+    metrics_kind_column,
     metrics_name_column,
     read_manifest_counts,
     read_metrics,
@@ -81,23 +81,25 @@ def _message(ax: Axes, text: str, fontsize: int = 12) -> None:
     )
 
 
-def _styles(names: Sequence[str]) -> dict[str, dict]:
-    """Line style per column: combiners bold in fixed colours, models thin from a palette."""
+def _styles(names: Sequence[str], combiners: Collection[str] = ()) -> dict[str, dict]:
+    """Line style per column: combiners bold in their base combiner's colour (variants such
+    as calibrated ones dashed), models thin from a palette."""
     # tab10/tab20b without the purples, oranges and greys the combiners use
     palette = [
         "#1f77b4", "#2ca02c", "#d62728", "#8c564b", "#e377c2", "#17becf",
         "#bcbd22", "#393b79", "#637939", "#843c39", "#7b4173", "#6baed6",
         "#74c476",
     ]  # fmt: skip
-    out, k = {}, 0
+    extra = ["#5d6d7e", "#b7950b", "#1abc9c", "#922b21"]  # combiners of no known base
+    out, k, e = {}, 0, 0
     for name in names:
-        if is_combiner(name):
-            base = next((c for c in COMBINER_COLORS if name.startswith(c)), None)
-            out[name] = {
-                "color": COMBINER_COLORS.get(base, "black"),
-                "lw": 2.6,
-                "ls": "-" if name in COMBINER_COLORS else "--",
-            }
+        if name in combiners:
+            base = max((c for c in COMBINER_COLORS if name.startswith(c)), key=len, default=None)
+            if base is None:
+                color, e = extra[e % len(extra)], e + 1
+            else:
+                color = COMBINER_COLORS[base]
+            out[name] = {"color": color, "lw": 2.6, "ls": "-" if name == base else "--"}
         else:
             out[name] = {"color": palette[k % len(palette)], "lw": 1.3, "ls": "-"}
             k += 1
@@ -133,7 +135,8 @@ def plot_roc(
     legend, with the chance diagonal. Each curve uses the labelled videos its column scored."""
     scores = read_scores(scores_csv)
     names, absent = _pick_columns(scores, columns)
-    styles = _styles(names)
+    combiners = set(scores.combiners)
+    styles = _styles(names, combiners)
     labelled = scores.labelled
     y_all = scores.labels[labelled]
 
@@ -176,16 +179,22 @@ def plot_roc(
                 auc = float(roc_auc_score(y, s))
                 curves.append((auc, name, (fpr, tpr), f"{name}: AUC {auc:.3f}{n_note}"))
         # Legend order: combiners then models, each by AUC (undefined last).
-        curves.sort(key=lambda c: (not is_combiner(c[1]), -(c[0] if c[0] == c[0] else -1)))
+        curves.sort(key=lambda c: (c[1] not in combiners, -(c[0] if c[0] == c[0] else -1)))
         for _, name, xy, label in curves:
             if xy is None:
                 ax.plot([], [], color=styles[name]["color"], ls="none", marker="x", label=label)
             else:
                 st = styles[name]
-                ax.plot(*xy, color=st["color"], lw=st["lw"], ls=st["ls"], label=label)
+                z = 3 if name in combiners else 2  # combiners drawn over the models
+                ax.plot(*xy, color=st["color"], lw=st["lw"], ls=st["ls"], label=label, zorder=z)
         if not names:
             _message(ax, "no score columns to plot")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9, title="bold = combiner")
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        fontsize=9,
+        title="thick: combiners, thin: models",
+    )
     _save(fig, out_png)
 
 
@@ -205,16 +214,17 @@ def _reliability_bins(p: np.ndarray, y: np.ndarray, bins: int):
 def plot_reliability(
     scores_csv: str | os.PathLike,
     out_png: str | os.PathLike,
-    columns: Sequence[str] = ("seed_policy", "mean", "stacking"),
+    columns: Sequence[str] | None = ("seed_policy", "mean", "stacking"),
     bins: int = 10,
 ) -> None:
     """Reliability diagram: per score bin, the fraction of FAKE videos against the mean
-    score, for each of ``columns`` present in the scores; the videos per bin below."""
+    score, for each of ``columns`` present in the scores (None: every combiner column); the
+    videos per bin below."""
     if not isinstance(bins, int) or bins < 2:
         raise ValueError(f"reliability diagram: expected bins >= 2, found {bins!r}")
     scores = read_scores(scores_csv)
-    names, absent = _pick_columns(scores, columns)
-    styles = _styles(names)
+    names, absent = _pick_columns(scores, scores.combiners if columns is None else columns)
+    styles = _styles(names, scores.combiners)
     edges = np.linspace(0.0, 1.0, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
 
@@ -275,15 +285,19 @@ def plot_reliability(
 # ------------------------------------------------------------------------------- histograms
 
 
-def _class_hist(ax: Axes, p: np.ndarray, labels: np.ndarray, edges: np.ndarray) -> list[str]:
-    """Per-class histograms as fractions of each class; returns the legend labels."""
-    out = []
+def _class_hist(ax: Axes, p: np.ndarray, labels: np.ndarray, edges: np.ndarray) -> int:
+    """Per-class histograms as fractions of each class. Unlabelled videos are drawn only
+    when no labelled one has a score; returns how many scored unlabelled videos were left
+    out."""
+    scored = ~np.isnan(p)
+    unlabelled = np.isnan(labels) & scored
+    show_unlabelled = not np.any(~np.isnan(labels) & scored)
     for name, mask, color in (
         ("REAL", labels == 0, REAL_COLOR),
         ("FAKE", labels == 1, FAKE_COLOR),
-        ("unlabelled", np.isnan(labels), UNLABELLED_COLOR),
+        ("unlabelled", unlabelled if show_unlabelled else np.zeros_like(scored), UNLABELLED_COLOR),
     ):
-        vals = p[mask & ~np.isnan(p)]
+        vals = p[mask & scored]
         if vals.size == 0:
             continue
         label = f"{name} (n={vals.size})"
@@ -292,11 +306,10 @@ def _class_hist(ax: Axes, p: np.ndarray, labels: np.ndarray, edges: np.ndarray) 
         ax.hist(
             vals, bins=edges, weights=weights, color=color, lw=1.6, histtype="step", label=label
         )
-        out.append(label)
     ax.axvline(0.5, color="grey", ls="--", lw=1)
     ax.set_xlim(0, 1)
     ax.grid(alpha=0.3)
-    return out
+    return 0 if show_unlabelled else int(unlabelled.sum())
 
 
 def plot_score_histograms(
@@ -336,7 +349,9 @@ def plot_score_histograms(
     elif np.all(np.isnan(scores.columns[column])):
         _message(ax, f"{column!r} scored no video")
     else:
-        _class_hist(ax, scores.columns[column], scores.labels, edges)
+        left_out = _class_hist(ax, scores.columns[column], scores.labels, edges)
+        if left_out:
+            ax.set_title(f"{title}; {_plural(left_out, 'unlabelled video')} not shown")
         ax.legend(loc="upper center", fontsize=10)
     legend_done = False  # the small panels get a legend when the main one has none
     for k, model in enumerate(models):
@@ -371,9 +386,8 @@ def _metric_layout(df: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 def _best_cells(df: pd.DataFrame, lead: list[str], metrics: list[str]) -> set[tuple[int, str]]:
     """(row position, metric) of the best value per metric among rows sharing the context
-    (the leading columns but the name and kind), e.g. per level and split: combiners and
-    models compete."""
-    keys = [c for c in lead if c not in NAME_COLUMNS and c != "kind"]
+    (level, and split where there is one): combiners and models compete."""
+    keys = [c for c in ("level", "split") if c in lead]
     best: set[tuple[int, str]] = set()
     groups = df.groupby(keys, sort=False, dropna=False).indices if keys else {None: range(len(df))}
     for idx in groups.values():
@@ -425,7 +439,7 @@ def plot_metrics_table(metrics_csv: str | os.PathLike, out_png: str | os.PathLik
     ax = fig.add_axes((0.01, foot_h / height, 0.98, (height - 0.75 - foot_h) / height))
     ax.axis("off")
     if df.empty:
-        _message(ax, "the metrics file has no rows")
+        _message(ax, "the metrics file has no rows (no labelled videos?)")
         _save(fig, out_png)
         return
     table = ax.table(cellText=cells, colLabels=headers, loc="upper center", bbox=(0, 0, 1, 1))
@@ -480,6 +494,8 @@ def metrics_html_table(metrics_csv: str | os.PathLike) -> str:
         if has_reason:
             cells.append(html.escape(rec["reason"]))
         lines.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    if df.empty:
+        lines.append(f'<tr><td colspan="{len(head)}">no rows (no labelled videos?)</td></tr>')
     lines += ["</tbody>", "</table>"]
     return "\n".join(lines) + "\n"
 
@@ -490,20 +506,23 @@ def metrics_html_table(metrics_csv: str | os.PathLike) -> str:
 def plot_combiners(metrics_csv: str | os.PathLike, out_png: str | os.PathLike) -> None:
     """Video-level log loss and ROC AUC of each combiner row in the metrics CSV, against the
     best single model and chance (every video scored 0.5); grouped by split where the CSV
-    has several. Combiner rows: ``kind == "combiner"`` or a combiner's name."""
+    has several. Combiner rows are those whose ``type`` (or ``kind``) is "combiner"; without
+    such a column, those named like a combiner (seed_policy, mean, stacking and variants)."""
     path = Path(metrics_csv)
     df = read_metrics(path)
     name_col = metrics_name_column(df, path)
     df = df[df["level"] == "video"]
     names_all = df[name_col].astype(str)
-    comb_mask = names_all.map(is_combiner)
-    if "kind" in df.columns:
-        comb_mask |= df["kind"].astype(str) == "combiner"
+    kind_col = metrics_kind_column(df)
+    if kind_col is None:
+        comb_mask = names_all.map(is_combiner).astype(bool)
+    else:
+        comb_mask = df[kind_col].astype(str) == "combiner"
     comb, single = df[comb_mask], df[~comb_mask]
     has_split = "split" in df.columns and df["split"].nunique(dropna=False) > 1
     splits = list(dict.fromkeys(df["split"])) if has_split else [None]
     names = list(dict.fromkeys(comb[name_col].astype(str)))
-    styles = _styles(names)
+    styles = _styles(names, names)
     split_colors = ["#2471a3", "#d35400", "#27ae60", "#8e44ad", "#7f8c8d"]
 
     n_bars = max(len(names), 2) * len(splits)
@@ -554,7 +573,7 @@ def plot_combiners(metrics_csv: str | os.PathLike, out_png: str | os.PathLike) -
                     height=height * 0.9,
                     color=split_color if has_split else styles[name]["color"],
                     alpha=0.85,
-                    hatch="//" if "+" in name else None,
+                    hatch="//" if styles[name]["ls"] == "--" else None,
                     edgecolor="white",
                     label=f"split {split}" if has_split and j == 0 else None,
                 )

@@ -24,10 +24,14 @@ from rf_models.train.curves import COLUMNS as TRAIN_COLUMNS
 
 # Columns of scores.csv that describe a video rather than score it.
 SCORE_META_COLUMNS = frozenset(
-    {"video", "label", "status", "reason", "split", "part", "filename", "original"}
+    {"video", "label", "status", "n_models", "notes", "reason", "split", "part", "original"}
 )
-# The first of these that a metrics CSV has names its rows (the model or the combiner).
-NAME_COLUMNS = ("model", "name", "combiner", "scorer", "column")
+# The ensemble writes the model columns, then seed_policy, then the other combiners.
+SEED_COLUMN = "seed_policy"
+# The first of these that a metrics CSV has names its rows (the model or the combiner), and
+# the first of KIND_COLUMNS says which of the two a row is.
+NAME_COLUMNS = ("name", "model", "combiner", "scorer", "column")
+KIND_COLUMNS = ("type", "kind")
 REQUIRED_METRICS = ("level", "n", "n_fake", "n_real", "log_loss", "roc_auc")
 
 
@@ -68,12 +72,18 @@ class Scores:
     columns: dict[str, np.ndarray]
 
     @property
-    def models(self) -> tuple[str, ...]:
-        return tuple(c for c in self.columns if not is_combiner(c))
+    def combiners(self) -> tuple[str, ...]:
+        """``seed_policy`` and every column after it (the ensemble's order); without a
+        ``seed_policy`` column, the columns named like a combiner."""
+        names = list(self.columns)
+        if SEED_COLUMN in names:
+            return tuple(names[names.index(SEED_COLUMN) :])
+        return tuple(c for c in names if is_combiner(c))
 
     @property
-    def combiners(self) -> tuple[str, ...]:
-        return tuple(c for c in self.columns if is_combiner(c))
+    def models(self) -> tuple[str, ...]:
+        combiners = set(self.combiners)
+        return tuple(c for c in self.columns if c not in combiners)
 
     @property
     def labelled(self) -> np.ndarray:
@@ -119,6 +129,9 @@ def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
     """Read a metrics CSV (one row per model or combiner and level). ``reason`` is "" where
     empty; the metric columns are numeric (NaN where undefined)."""
     path = _need_file(path, "metrics")
+    if not path.read_text().strip():
+        # what write_metrics_csv writes for no rows (e.g. a split without labels)
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in (*REQUIRED_METRICS, "reason")})
     df = _read_csv(path, "metrics CSV")
     missing = [c for c in REQUIRED_METRICS if c not in df.columns]
     if missing:
@@ -147,6 +160,10 @@ def metrics_name_column(df: pd.DataFrame, path: str | os.PathLike = "metrics") -
         f"{path}: expected a column naming each row's model or combiner, one of "
         f"{list(NAME_COLUMNS)}; found {list(df.columns)}"
     )
+
+
+def metrics_kind_column(df: pd.DataFrame) -> str | None:
+    return next((c for c in KIND_COLUMNS if c in df.columns), None)
 
 
 def read_training_metrics(path: str | os.PathLike) -> pd.DataFrame:

@@ -319,6 +319,15 @@ def load_model_config(path: str | os.PathLike, name: str, section: str = "models
     return ModelConfig.from_dict(name, blocks[name], source=str(path))
 
 
+# Keys used only at inference: changing them must not retrain a model.
+INFERENCE_ONLY_KEYS = frozenset({"infer_size", "flip_tta"})
+
+
+def training_block(block: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a model block that training depends on."""
+    return {k: v for k, v in block.items() if k not in INFERENCE_ONLY_KEYS}
+
+
 def resolve_model_block(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     """The block of model ``name`` with ``train.overrides`` of its kind applied, checked in full.
 

@@ -34,7 +34,7 @@ from rf_models.train.checkpoint import (
     restore_rng,
     save_checkpoint,
 )
-from rf_models.train.config import ModelConfig
+from rf_models.train.config import INFERENCE_ONLY_KEYS, ModelConfig
 from rf_models.train.curves import plot_curves, write_metrics_csv
 from rf_models.train.datasets import build_dataset
 from rf_models.train.distributed import DistContext, init_distributed, shutdown
@@ -90,9 +90,12 @@ def is_validation_iteration(iteration: int, val_every: int, max_iter: int) -> bo
     return (iteration > 0 and iteration % val_every == 0) or iteration == max_iter - 1
 
 
-# Keys that change how a run is carried out, not what it computes: a resume ignores them.
-RUNTIME_ONLY_KEYS = frozenset(
-    {"num_workers", "log_every", "ckpt_every", "val_batch_size", "dist_init_method", "skip_bad"}
+# Keys that change how a run is carried out, or only inference: a resume ignores them.
+RUNTIME_ONLY_KEYS = (
+    frozenset(
+        {"num_workers", "log_every", "ckpt_every", "val_batch_size", "dist_init_method", "skip_bad"}
+    )
+    | INFERENCE_ONLY_KEYS
 )
 
 

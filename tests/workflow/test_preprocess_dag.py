@@ -99,6 +99,7 @@ def test_stage_parameter_reruns_that_stage_and_downstream_only(demo_run, tmp_pat
     counts = job_counts(run_snakemake(["-n", "--configfile", str(cfg)], workdir).stdout)
     assert counts.get("track_faces") == 2 and counts.get("align_faces") == 2, counts
     assert "extract_frames" not in counts and "detect_faces" not in counts, counts
+    assert "build_demo_data" not in counts and "export_detector" not in counts, counts
 
 
 def test_changed_video_reruns_only_its_part(demo_run, tmp_path):

@@ -205,6 +205,8 @@ def test_empty_split_writes_a_readable_file(tmp_path):
     summary = predict_split(image_model(tmp_path), [manifest], tmp_path, out)
     assert summary.scored == 0 and summary.rows == 0 and summary.unusable == 1
     assert read_predictions(out) == {}
+    with pytest.raises(ValueError, match="max_frames"):
+        predict_split(image_model(tmp_path), [manifest], tmp_path, out, max_frames=0)
 
 
 def test_output_is_atomic_on_failure(tmp_path, split):
@@ -225,6 +227,7 @@ def test_output_is_atomic_on_failure(tmp_path, split):
         ({"max_faces": 0}, "max_faces"),
         ({"io_threads": 0}, "io_threads"),
         ({"max_frames": 0}, "max_frames"),
+        ({"frame_stride": 0}, "frame_stride"),
     ],
 )
 def test_bad_arguments(tmp_path, split, kwargs, match):

@@ -1,0 +1,72 @@
+"""Training, the ensemble, the report and predict through the real snakemake (reduced demo)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import numpy as np
+
+from rf_models.data.manifest import read_manifest
+from rf_models.infer.submission import read_submission
+from tests.conftest import run_snakemake
+
+FIGURES = ["roc", "reliability", "histograms", "metrics_table", "combiners", "training_curves",
+           "manifest_summary"]
+
+
+def results(run) -> Path:
+    return Path(run["config"]["results_dir"])
+
+
+def test_each_model_has_checkpoint_metrics_and_curves(demo_run):
+    for model in demo_run["config"]["train"]["models"]:
+        folder = results(demo_run) / "models" / model
+        for name in ("best.pt", "last.pt", "metrics.csv", "curves.png"):
+            assert (folder / name).stat().st_size > 0, folder / name
+        rows = list(csv.DictReader(open(folder / "metrics.csv")))
+        assert rows and all(np.isfinite(float(r["train_loss"])) for r in rows)
+        log = (results(demo_run) / "logs" / "train" / f"{model}.log").read_text()
+        assert "rank 0 of 1" in log
+
+
+def test_ensemble_scores_every_validation_video(demo_run):
+    val_rows = read_manifest(results(demo_run) / "manifests" / "dfdc_train_part_1.tsv")
+    folder = results(demo_run) / "ensemble" / "demo"
+    scores = list(csv.DictReader(open(folder / "scores.csv")))
+    assert len(scores) == sum(r.label is not None for r in val_rows)
+    for row in scores:
+        p = float(row["seed_policy"])
+        assert 0.0 <= p <= 1.0
+        if row["status"] != "ok":
+            assert p == 0.5, row
+    metrics = list(csv.DictReader(open(folder / "metrics.csv")))
+    names = {m.get("name") or m.get("model") for m in metrics}
+    assert {"b0", "sf", "seed_policy", "mean", "stacking"} <= names, names
+    assert (folder / "metrics.json").stat().st_size > 0
+
+
+def test_predict_writes_one_row_per_video_and_logs_failures(demo_run):
+    folder = Path(demo_run["config"]["predict_dir"])
+    videos = sorted(p.name for p in folder.glob("*.mp4"))
+    submission = results(demo_run) / "predict" / "submission.csv"
+    rows = read_submission(submission)
+    assert list(rows) == videos
+    assert all(0.0 <= p <= 1.0 for p in rows.values())
+    details = {r["filename"]: r for r in csv.DictReader(open(submission.with_name("details.csv")))}
+    log = (results(demo_run) / "logs" / "predict_videos.log").read_text()
+    for name, row in details.items():
+        if row["status"] not in ("ok", "partial"):
+            assert rows[name] == 0.5 and row["reason"], row
+            assert name in log
+    assert any(r["status"] == "empty_file" for r in details.values())
+
+
+def test_report_html_has_every_figure(demo_run):
+    report = demo_run["workdir"] / "report.html"
+    run_snakemake(["--configfile", str(demo_run["configfile"]), "--report", str(report)],
+                  demo_run["workdir"])
+    html = report.read_text(errors="replace")
+    for figure in FIGURES:
+        assert re.search(rf"{figure}\.png", html), figure
