@@ -24,10 +24,10 @@ include: "rules/infer.smk"
 
 
 rule all:
+    default_target: True
     input:
         expand(f"{RESULTS}/manifests/{{part}}.tsv", part=PARTS),
         list_outputs(config["lists"]["build"]),
         trained_models(),
         ensemble_outputs(),
         [rules.predict_videos.output.submission] if config["predict_dir"] else [],
-    default_target: True

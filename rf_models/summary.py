@@ -28,15 +28,38 @@ def summarize(results: Path) -> str:
         ("face tubes (JSON per video)", "tracks"),
         ("aligned face crops", "faces"),
         ("training/validation lists", "lists"),
-        ("trained models", "models"),
-        ("predictions and ensemble", "predictions"),
+        ("trained models (best.pt, metrics.csv, curves.png)", "models"),
+        ("per-model predictions", "predictions"),
+        ("ensemble scores and metrics", "ensemble"),
+        ("report figures", "report"),
+        ("submission for new videos", "predict/submission.csv"),
         ("logs (one per job)", "logs"),
         ("benchmarks (time and memory per job)", "benchmarks"),
     ]
     for what, sub in places:
         if (results / sub).exists():
             lines.append(f"  {what}: {results / sub}/")
+    for metrics in sorted((results / "ensemble").glob("*/metrics.csv")):
+        lines.append("")
+        lines.append(f"Video-level metrics ({metrics}):")
+        lines.extend(metrics_lines(metrics))
     return "\n".join(lines)
+
+
+def metrics_lines(path: Path) -> list[str]:
+    import csv
+
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r.get("level", "video") == "video"]
+    keys = ["log_loss", "roc_auc", "average_precision", "eer", "accuracy"]
+    out = ["  " + "name".ljust(26) + "".join(k.rjust(18) for k in keys)]
+    for row in rows:
+        cells = "".join(
+            f"{float(row[k]):>18.4f}" if row.get(k) not in (None, "", "NaN") else "NaN".rjust(18)
+            for k in keys
+        )
+        out.append("  " + str(row.get("name", "?")).ljust(26) + cells)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

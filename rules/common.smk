@@ -1,10 +1,11 @@
 # Shared set-up: validated config, part names, paths and input functions.
 import os
+import sys
 
-from rf_models.config import part_names, validate_config
+from rf_models.config import part_names, split_parts, validate_config
+from rf_models.train.config import resolve_model_block, training_block
 from rf_models.data.dfdc import part_signature
 from rf_models.detect import default_weights_path
-
 
 config.update(validate_config(config))
 
@@ -49,8 +50,71 @@ def videos_signature(wildcards):
 
 
 def list_outputs(splits):
-    return expand(f"{RESULTS}/lists/{{split}}/{{kind}}.txt", split=splits, kind=LIST_KINDS)
+    return expand(
+        f"{RESULTS}/lists/{{split}}/{{kind}}.txt", split=splits, kind=LIST_KINDS
+    )
 
 
 def frames_output(path):
     return temp(directory(path)) if config["frames"]["temp"] else directory(path)
+
+
+def split_manifests(kind):
+    def inputs(wildcards):
+        train, val = split_parts(config, wildcards.split)
+        parts = train if kind == "train" else val
+        return [f"{RESULTS}/manifests/{p}.tsv" for p in parts]
+
+    return inputs
+
+
+MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in config["train"]["models"]}
+
+
+def trained_models():
+    return [f"{RESULTS}/models/{m}/best.pt" for m in MODEL_BLOCKS]
+
+
+def split_faces(split):
+    train, val = split_parts(config, split)
+    return [f"{RESULTS}/faces/{p}" for p in sorted(set(train) | set(val))]
+
+
+ENSEMBLE_SPLIT = config["ensemble"]["split"]
+FIGURES = [
+    "roc",
+    "reliability",
+    "histograms",
+    "metrics_table",
+    "combiners",
+    "training_curves",
+    "manifest_summary",
+]
+
+
+def val_parts(split):
+    return split_parts(config, split)[1]
+
+
+def ensemble_outputs():
+    if not MODEL_BLOCKS:
+        return []
+    return [
+        f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/scores.csv",
+        *expand(f"{RESULTS}/report/{{figure}}.png", figure=FIGURES),
+    ]
+
+
+def predict_inputs(wildcards):
+    if not config["predict_dir"]:
+        raise ValueError(
+            "predict needs a folder of videos: snakemake predict --config predict_dir=<folder>"
+        )
+    if config["demo"]["build"]:
+        checkpoints.build_demo_data.get()
+    return {
+        "checkpoints": [f"{RESULTS}/models/{m}/best.pt" for m in MODEL_BLOCKS],
+        "configs": [f"{RESULTS}/models/{m}/model_config.yaml" for m in MODEL_BLOCKS],
+        "weights": DETECT_WEIGHTS,
+        "onnx": rules.export_detector.output.onnx,
+    }

@@ -4,16 +4,22 @@
 checkpoint build_demo_data:
     output:
         data=directory(config["data_root"]),
-    params:
-        root=config["data_root"],
-        n_parts=len(PARTS) + config["demo"]["heldout_parts"],
-        demo={k: v for k, v in config["demo"].items() if k not in ("build", "heldout_parts")},
-    resources:
-        mem_mb=2000,
-        runtime=30,
     log:
         f"{LOGS}/build_demo_data.log",
     benchmark:
         f"{BENCH}/build_demo_data.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        root=config["data_root"],
+        n_parts=len(PARTS) + config["demo"]["heldout_parts"],
+        demo={
+            k: v
+            for k, v in config["demo"].items()
+            if k not in ("build", "heldout_parts")
+        },
     script:
         "../workflow_scripts/build_demo_data.py"

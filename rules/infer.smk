@@ -1,31 +1,6 @@
 # Inference: predict_<model> on the ensemble split, the seed's ensemble, report figures, and
 # `predict`: a folder of new videos end to end into submission.csv (seed-facts sections 4, 7).
 
-ENSEMBLE_SPLIT = config["ensemble"]["split"]
-FIGURES = [
-    "roc",
-    "reliability",
-    "histograms",
-    "metrics_table",
-    "combiners",
-    "training_curves",
-    "manifest_summary",
-]
-
-
-def val_parts(split):
-    return split_parts(config, split)[1]
-
-
-def ensemble_outputs():
-    if not MODEL_BLOCKS:
-        return []
-    return [
-        f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/scores.csv",
-        *expand(f"{RESULTS}/report/{{figure}}.png", figure=FIGURES),
-    ]
-
-
 for _model, _block in MODEL_BLOCKS.items():
 
     rule:
@@ -34,27 +9,31 @@ for _model, _block in MODEL_BLOCKS.items():
         input:
             best=f"{RESULTS}/models/{_model}/best.pt",
             config=f"{RESULTS}/models/{_model}/model_config.yaml",
-            manifests=[f"{RESULTS}/manifests/{p}.tsv" for p in val_parts(ENSEMBLE_SPLIT)],
+            manifests=[
+                f"{RESULTS}/manifests/{p}.tsv" for p in val_parts(ENSEMBLE_SPLIT)
+            ],
             faces=[f"{RESULTS}/faces/{p}" for p in val_parts(ENSEMBLE_SPLIT)],
         output:
             f"{RESULTS}/predictions/{ENSEMBLE_SPLIT}/{_model}.npz",
-        params:
-            model=_model,
-            block=_block,
-            crops=f"{RESULTS}/faces",
-            ext=config["align"]["format"],
-            frame_stride=config["frames"]["stride"],
-            sampling=config["predict"],
-            device=config["train"]["device"],
+        log:
+            f"{LOGS}/predict/{_model}.log",
+        benchmark:
+            f"{BENCH}/predict/{_model}.tsv"
+        conda:
+            "envs/rf-workflow.yaml"
         threads: 2
         resources:
             gpu=1,
             mem_mb=lambda wc, attempt: 4000 * attempt,
             runtime=lambda wc, attempt: 120 * attempt,
-        log:
-            f"{LOGS}/predict/{_model}.log",
-        benchmark:
-            f"{BENCH}/predict/{_model}.tsv"
+        params:
+            model=_model,
+            block=_block,
+            crops=lambda wc, input: os.path.dirname(input.faces[0]),
+            ext=config["align"]["format"],
+            frame_stride=config["frames"]["stride"],
+            sampling=config["predict"],
+            device=config["train"]["device"],
         script:
             "../workflow_scripts/predict_split.py"
 
@@ -72,18 +51,20 @@ rule ensemble:
         metrics=f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/metrics.csv",
         metrics_json=f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/metrics.json",
         combiners=f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/combiners.json",
+    log:
+        f"{LOGS}/ensemble/{ENSEMBLE_SPLIT}.log",
+    benchmark:
+        f"{BENCH}/ensemble/{ENSEMBLE_SPLIT}.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=30,
     params:
         models=list(MODEL_BLOCKS),
         policy=config["ensemble"]["policy"],
         combiners=config["ensemble"]["combiners"],
         primary=config["ensemble"]["primary"],
-    resources:
-        mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=30,
-    log:
-        f"{LOGS}/ensemble/{ENSEMBLE_SPLIT}.log",
-    benchmark:
-        f"{BENCH}/ensemble/{ENSEMBLE_SPLIT}.tsv"
     script:
         "../workflow_scripts/ensemble.py"
 
@@ -92,44 +73,36 @@ rule report_figures:
     input:
         scores=rules.ensemble.output.scores,
         metrics=rules.ensemble.output.metrics,
-        train_metrics=expand(f"{RESULTS}/models/{{model}}/metrics.csv", model=MODEL_BLOCKS),
+        train_metrics=expand(
+            f"{RESULTS}/models/{{model}}/metrics.csv", model=MODEL_BLOCKS
+        ),
         manifests=expand(f"{RESULTS}/manifests/{{part}}.tsv", part=PARTS),
     output:
         **{
             figure: report(
                 f"{RESULTS}/report/{figure}.png",
                 caption=f"report/{figure}.rst",
-                category="Results" if figure not in ("training_curves", "manifest_summary")
-                else "Training and data",
+                category=(
+                    "Results"
+                    if figure not in ("training_curves", "manifest_summary")
+                    else "Training and data"
+                ),
             )
             for figure in FIGURES
         },
-    params:
-        models=list(MODEL_BLOCKS),
-    resources:
-        mem_mb=2000,
-        runtime=10,
     log:
         f"{LOGS}/report_figures.log",
     benchmark:
         f"{BENCH}/report_figures.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        models=list(MODEL_BLOCKS),
     script:
         "../workflow_scripts/report_figures.py"
-
-
-def predict_inputs(wildcards):
-    if not config["predict_dir"]:
-        raise ValueError(
-            "predict needs a folder of videos: snakemake predict --config predict_dir=<folder>"
-        )
-    if config["demo"]["build"]:
-        checkpoints.build_demo_data.get()
-    return {
-        "checkpoints": [f"{RESULTS}/models/{m}/best.pt" for m in MODEL_BLOCKS],
-        "configs": [f"{RESULTS}/models/{m}/model_config.yaml" for m in MODEL_BLOCKS],
-        "weights": DETECT_WEIGHTS,
-        "onnx": rules.export_detector.output.onnx,
-    }
 
 
 rule predict_videos:
@@ -138,6 +111,17 @@ rule predict_videos:
     output:
         submission=f"{RESULTS}/predict/submission.csv",
         details=f"{RESULTS}/predict/details.csv",
+    log:
+        f"{LOGS}/predict_videos.log",
+    benchmark:
+        f"{BENCH}/predict_videos.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 240 * attempt,
     params:
         folder=config["predict_dir"],
         videos=lambda wc: part_signature(config["predict_dir"]),
@@ -147,15 +131,6 @@ rule predict_videos:
         sampling=config["predict"],
         detect=config["detect"],
         device=config["train"]["device"],
-    threads: 2
-    resources:
-        gpu=1,
-        mem_mb=lambda wc, attempt: 4000 * attempt,
-        runtime=lambda wc, attempt: 240 * attempt,
-    log:
-        f"{LOGS}/predict_videos.log",
-    benchmark:
-        f"{BENCH}/predict_videos.tsv"
     script:
         "../workflow_scripts/predict_videos.py"
 

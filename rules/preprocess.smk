@@ -7,18 +7,20 @@ rule extract_frames:
     output:
         frames=frames_output(f"{RESULTS}/frames/{{part}}"),
         manifest=f"{RESULTS}/extract/{{part}}.tsv",
-    params:
-        part_dir=lambda wc: part_dir(wc.part),
-        videos=videos_signature,
-        frames={k: v for k, v in config["frames"].items() if k != "temp"},
-    threads: 2
-    resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=lambda wc, attempt: 120 * attempt,
     log:
         f"{LOGS}/extract_frames/{{part}}.log",
     benchmark:
         f"{BENCH}/extract_frames/{{part}}.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,
+    params:
+        part_dir=lambda wc: part_dir(wc.part),
+        videos=videos_signature,
+        frames={k: v for k, v in config["frames"].items() if k != "temp"},
     script:
         "../workflow_scripts/extract_frames.py"
 
@@ -32,6 +34,8 @@ rule export_detector:
         f"{LOGS}/export_detector.log",
     benchmark:
         f"{BENCH}/export_detector.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
     resources:
         mem_mb=2000,
         runtime=10,
@@ -47,18 +51,20 @@ rule detect_faces:
         onnx=rules.export_detector.output.onnx,
     output:
         detections=directory(f"{RESULTS}/detections/{{part}}"),
-    params:
-        detect={k: v for k, v in config["detect"].items() if k != "weights"},
-        frames_scale=config["frames"]["scale"],
-        frames_format=config["frames"]["format"],
-    threads: 2
-    resources:
-        mem_mb=lambda wc, attempt: 3000 * attempt,
-        runtime=lambda wc, attempt: 240 * attempt,
     log:
         f"{LOGS}/detect_faces/{{part}}.log",
     benchmark:
         f"{BENCH}/detect_faces/{{part}}.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 3000 * attempt,
+        runtime=lambda wc, attempt: 240 * attempt,
+    params:
+        detect={k: v for k, v in config["detect"].items() if k != "weights"},
+        frames_scale=config["frames"]["scale"],
+        frames_format=config["frames"]["format"],
     script:
         "../workflow_scripts/detect_faces.py"
 
@@ -70,16 +76,18 @@ rule track_faces:
     output:
         tracks=directory(f"{RESULTS}/tracks/{{part}}"),
         manifest=f"{RESULTS}/tracks/{{part}}.tsv",
-    params:
-        track=config["track"],
-        frame_stride=config["frames"]["stride"],
-    resources:
-        mem_mb=lambda wc, attempt: 1000 * attempt,
-        runtime=lambda wc, attempt: 30 * attempt,
     log:
         f"{LOGS}/track_faces/{{part}}.log",
     benchmark:
         f"{BENCH}/track_faces/{{part}}.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
+    resources:
+        mem_mb=lambda wc, attempt: 1000 * attempt,
+        runtime=lambda wc, attempt: 30 * attempt,
+    params:
+        track=config["track"],
+        frame_stride=config["frames"]["stride"],
     script:
         "../workflow_scripts/track_faces.py"
 
@@ -92,17 +100,19 @@ rule align_faces:
     output:
         faces=directory(f"{RESULTS}/faces/{{part}}"),
         manifest=f"{RESULTS}/manifests/{{part}}.tsv",
-    params:
-        part_dir=lambda wc: part_dir(wc.part),
-        videos=videos_signature,
-        align=config["align"],
-    threads: 2
-    resources:
-        mem_mb=lambda wc, attempt: 2000 * attempt,
-        runtime=lambda wc, attempt: 120 * attempt,
     log:
         f"{LOGS}/align_faces/{{part}}.log",
     benchmark:
         f"{BENCH}/align_faces/{{part}}.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
+    threads: 2
+    resources:
+        mem_mb=lambda wc, attempt: 2000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,
+    params:
+        part_dir=lambda wc: part_dir(wc.part),
+        videos=videos_signature,
+        align=config["align"],
     script:
         "../workflow_scripts/align_faces.py"

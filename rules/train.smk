@@ -1,32 +1,18 @@
 # train_<model>: one rule per model block in train.models (seed-facts section 6).
-import sys
-
-from rf_models.config import split_parts
-from rf_models.train.config import resolve_model_block, training_block
-
-
-MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in config["train"]["models"]}
-
-
-def trained_models():
-    return [f"{RESULTS}/models/{m}/best.pt" for m in MODEL_BLOCKS]
-
-
-def split_faces(split):
-    train, val = split_parts(config, split)
-    return [f"{RESULTS}/faces/{p}" for p in sorted(set(train) | set(val))]
 
 
 rule model_config:
     output:
         f"{RESULTS}/models/{{model}}/model_config.yaml",
-    params:
-        block=lambda wc: training_block(MODEL_BLOCKS[wc.model]),
-    localrule: True
     log:
         f"{LOGS}/model_config/{{model}}.log",
     benchmark:
         f"{BENCH}/model_config/{{model}}.tsv"
+    localrule: True
+    conda:
+        "envs/rf-workflow.yaml"
+    params:
+        block=lambda wc: training_block(MODEL_BLOCKS[wc.model]),
     script:
         "../workflow_scripts/model_config.py"
 
@@ -48,13 +34,12 @@ for _model, _block in MODEL_BLOCKS.items():
             best=f"{RESULTS}/models/{_model}/best.pt",
             metrics=f"{RESULTS}/models/{_model}/metrics.csv",
             curves=f"{RESULTS}/models/{_model}/curves.png",
-        params:
-            model=_model,
-            block=training_block(_block),
-            out_dir=f"{RESULTS}/models/{_model}",
-            crops=f"{RESULTS}/faces",
-            device=config["train"]["device"],
-            python=sys.executable,
+        log:
+            f"{LOGS}/train/{_model}.log",
+        benchmark:
+            f"{BENCH}/train/{_model}.tsv"
+        conda:
+            "envs/rf-workflow.yaml"
         threads: 2
         resources:
             # one task per GPU on a cluster; profiles/slurm sets mpi: srun for these rules
@@ -64,10 +49,13 @@ for _model, _block in MODEL_BLOCKS.items():
             mpi="none",
             mem_mb=lambda wc, attempt: 8000 * attempt,
             runtime=lambda wc, attempt: 2880 * attempt,
-        log:
-            f"{LOGS}/train/{_model}.log",
-        benchmark:
-            f"{BENCH}/train/{_model}.tsv"
+        params:
+            model=_model,
+            block=training_block(_block),
+            out_dir=lambda wc, output: os.path.dirname(output.best),
+            crops=lambda wc, input: os.path.dirname(input.faces[0]),
+            device=config["train"]["device"],
+            python=sys.executable,
         shell:
             "launch=''; "
             "if [ '{resources.mpi}' != none ]; then launch='{resources.mpi} -n {resources.tasks}'; fi; "
