@@ -12,8 +12,15 @@ from rf_models.data.manifest import read_manifest
 from rf_models.infer.submission import read_submission
 from tests.conftest import run_snakemake
 
-FIGURES = ["roc", "reliability", "histograms", "metrics_table", "combiners", "training_curves",
-           "manifest_summary"]
+FIGURES = [
+    "roc",
+    "reliability",
+    "histograms",
+    "metrics_table",
+    "combiners",
+    "training_curves",
+    "manifest_summary",
+]
 
 
 def results(run) -> Path:
@@ -65,8 +72,9 @@ def test_predict_writes_one_row_per_video_and_logs_failures(demo_run):
 
 def test_report_html_has_every_figure(demo_run):
     report = demo_run["workdir"] / "report.html"
-    run_snakemake(["--configfile", str(demo_run["configfile"]), "--report", str(report)],
-                  demo_run["workdir"])
+    run_snakemake(
+        ["--configfile", str(demo_run["configfile"]), "--report", str(report)], demo_run["workdir"]
+    )
     html = report.read_text(errors="replace")
     for figure in FIGURES:
         assert re.search(rf"{figure}\.png", html), figure

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
 import torch
+
+from tests.videos import write_test_video
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -20,20 +21,7 @@ def _few_threads() -> None:
     torch.set_num_threads(1)
 
 
-def _write_video(
-    path: Path, frames: Sequence[np.ndarray], fps: int = 30, faststart: bool = False
-) -> Path:
-    """Encode BGR frames with libx264 into an mp4; ``faststart`` puts the moov atom first."""
-    height, width = frames[0].shape[:2]
-    options = {"movflags": "faststart"} if faststart else {}
-    with av.open(str(path), "w", options=options) as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "ultrafast", "crf": "18"}
-        for image in frames:
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
-        out.mux(stream.encode())
-    return path
+_write_video = write_test_video
 
 
 def _write_metadata(part: Path, labels: dict[str, str]) -> None:
