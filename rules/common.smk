@@ -84,7 +84,7 @@ ENSEMBLE_SPLIT = config["ensemble"]["split"]
 FIGURES = [
     "roc",
     "reliability",
-    "histograms",
+    "score_histograms",
     "metrics_table",
     "combiners",
     "training_curves",

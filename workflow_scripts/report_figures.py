@@ -8,7 +8,7 @@ with rule_logging(sm.log[0]):
     out = sm.output
     figures.plot_roc(sm.input.scores, out.roc)
     figures.plot_reliability(sm.input.scores, out.reliability)
-    figures.plot_score_histograms(sm.input.scores, out.histograms)
+    figures.plot_score_histograms(sm.input.scores, out.score_histograms)
     figures.plot_metrics_table(sm.input.metrics, out.metrics_table)
     figures.plot_combiners(sm.input.metrics, out.combiners)
     curves = {Path(p).parent.name: p for p in sm.input.train_metrics}

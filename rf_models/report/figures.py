@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from rf_models.data.manifest import STATUSES, USABLE
+from rf_models.infer.policy import SEED_POLICY_CONFIG
 from rf_models.io_utils import atomic_output_file
 from rf_models.metrics.binary import METRIC_KEYS, log_loss_clipped
 from rf_models.report.inputs import (
@@ -60,6 +61,7 @@ METRIC_DISPLAY = {
     "accuracy": ("accuracy ↑", "{:.4f}", "max"),
 }
 CHANCE_LOG_LOSS = math.log(2.0)  # every video scored 0.5
+SEED_MODELS = tuple(m for g in SEED_POLICY_CONFIG["groups"].values() for m in g["models"])
 
 
 def _save(fig: Figure, out_png: str | os.PathLike) -> None:
@@ -91,7 +93,10 @@ def _styles(names: Sequence[str], combiners: Collection[str] = ()) -> dict[str, 
         "#74c476",
     ]  # fmt: skip
     extra = ["#5d6d7e", "#b7950b", "#1abc9c", "#922b21"]  # combiners of no known base
-    out, k, e = {}, 0, 0
+    # The seed's models keep their colour in every figure; other names take the next ones.
+    fixed = {m: i for i, m in enumerate(SEED_MODELS)}
+    k = len(fixed)
+    out, e = {}, 0
     for name in names:
         if name in combiners:
             base = max((c for c in COMBINER_COLORS if name.startswith(c)), key=len, default=None)
@@ -100,6 +105,8 @@ def _styles(names: Sequence[str], combiners: Collection[str] = ()) -> dict[str, 
             else:
                 color = COMBINER_COLORS[base]
             out[name] = {"color": color, "lw": 2.6, "ls": "-" if name == base else "--"}
+        elif name in fixed:
+            out[name] = {"color": palette[fixed[name]], "lw": 1.3, "ls": "-"}
         else:
             out[name] = {"color": palette[k % len(palette)], "lw": 1.3, "ls": "-"}
             k += 1
@@ -179,7 +186,7 @@ def plot_roc(
                 auc = float(roc_auc_score(y, s))
                 curves.append((auc, name, (fpr, tpr), f"{name}: AUC {auc:.3f}{n_note}"))
         # Legend order: combiners then models, each by AUC (undefined last).
-        curves.sort(key=lambda c: (c[1] not in combiners, -(c[0] if c[0] == c[0] else -1)))
+        curves.sort(key=lambda c: (c[1] not in combiners, math.isnan(c[0]), -np.nan_to_num(c[0])))
         for _, name, xy, label in curves:
             if xy is None:
                 ax.plot([], [], color=styles[name]["color"], ls="none", marker="x", label=label)
@@ -220,7 +227,7 @@ def plot_reliability(
     """Reliability diagram: per score bin, the fraction of FAKE videos against the mean
     score, for each of ``columns`` present in the scores (None: every combiner column); the
     videos per bin below."""
-    if not isinstance(bins, int) or bins < 2:
+    if not isinstance(bins, int | np.integer) or isinstance(bins, bool) or bins < 2:
         raise ValueError(f"reliability diagram: expected bins >= 2, found {bins!r}")
     scores = read_scores(scores_csv)
     names, absent = _pick_columns(scores, scores.combiners if columns is None else columns)
@@ -268,7 +275,16 @@ def plot_reliability(
             label=label,
         )
         offset = (k - (len(names) - 1) / 2) * width
-        axc.bar(centres + offset, count, width=width, color=st["color"], alpha=0.8, label=name)
+        axc.bar(
+            centres + offset,
+            count,
+            width=width,
+            color=st["color"],
+            alpha=0.8,
+            hatch="//" if st["ls"] == "--" else None,  # variants share their base's colour
+            edgecolor="white",
+            label=name,
+        )
         drawn += 1
     if drawn == 0:
         _message(ax, "no labelled scores in the requested columns:\nnothing to calibrate")
@@ -320,7 +336,7 @@ def plot_score_histograms(
 ) -> None:
     """Score histograms of REAL and FAKE videos (each as a fraction of its class) for
     ``column``, with one small panel per model below it."""
-    if not isinstance(bins, int) or bins < 2:
+    if not isinstance(bins, int | np.integer) or isinstance(bins, bool) or bins < 2:
         raise ValueError(f"score histograms: expected bins >= 2, found {bins!r}")
     scores = read_scores(scores_csv)
     models = [m for m in scores.models if m != column]
@@ -331,7 +347,9 @@ def plot_score_histograms(
     fig = Figure(figsize=(13, 4.8 + 2.3 * nrows), layout="constrained")
     grid = fig.add_gridspec(1 + nrows, ncols, height_ratios=[2.6] + [1.0] * nrows)
     ax = fig.add_subplot(grid[0, :])
-    title = f"Scores of {column!r} by true class (below: each model's own scores)"
+    title = f"Scores of {column!r} by true class"
+    if models:
+        title += " (below: each model's own scores)"
     if scores.status is not None:
         statuses = pd.Series(scores.status).value_counts()
         title += "\nvideo status: " + ", ".join(f"{k} {v}" for k, v in statuses.items())
@@ -370,7 +388,7 @@ def plot_score_histograms(
                 legend_done = True
         if k % ncols == 0:
             sub.set_ylabel("fraction of class", fontsize=9)
-        if k // ncols == nrows - 1 or k + ncols >= len(models):
+        if k + ncols >= len(models):  # the lowest panel of its column
             sub.set_xlabel("P(FAKE)", fontsize=9)
     _save(fig, out_png)
 
@@ -600,8 +618,11 @@ def plot_combiners(metrics_csv: str | os.PathLike, out_png: str | os.PathLike) -
                     label=f"best single model{where}: {who} {values[i]:.4f}",
                 )
                 shown.append(values[i])
+        if metric == "roc_auc":
+            shown.append(1.0)  # the whole range from chance to perfect
         lo, hi = min(shown + [origin]), max(shown)
-        ax.set_xlim(lo - 0.02 * (hi - lo), hi + 0.16 * (hi - lo))
+        span = max(hi - lo, 0.1)  # one value only (e.g. AUC undefined): still a readable axis
+        ax.set_xlim(lo - 0.02 * span, hi + 0.16 * span)
         ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.01), fontsize=9, ncols=2)
     axes[0].set_yticks(y_base, names)
     axes[0].invert_yaxis()

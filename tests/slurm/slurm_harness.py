@@ -106,7 +106,10 @@ def finish(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
-        pytest.fail(f"snakemake ran past {timeout} s:\n{out[-3000:]}\n{err[-5000:]}")
+        # out or err is None when that stream was not piped (e.g. stderr=STDOUT)
+        pytest.fail(
+            f"snakemake ran past {timeout} s:\n{(out or '')[-3000:]}\n{(err or '')[-5000:]}"
+        )
 
 
 def fail_fast_slurm_env(directory: Path) -> dict[str, str]:

@@ -25,7 +25,7 @@ RULES = (
     CPU_RULES
     + ["detect_faces"]
     + [f"train_{m}" for m in IMAGE_MODELS + SLOWFAST_MODELS]
-    + [f"predict_{m}" for m in IMAGE_MODELS + SLOWFAST_MODELS]
+    + [f"predict_{m}" for m in IMAGE_MODELS + SLOWFAST_MODELS + ["videos"]]
 )
 
 

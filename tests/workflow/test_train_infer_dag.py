@@ -15,7 +15,7 @@ from tests.conftest import run_snakemake
 FIGURES = [
     "roc",
     "reliability",
-    "histograms",
+    "score_histograms",
     "metrics_table",
     "combiners",
     "training_curves",

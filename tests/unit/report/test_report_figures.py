@@ -292,3 +292,14 @@ def test_manifest_summary_table(manifests):
     assert re.search(r'<tr class="total"><th scope="row">total</th><td>48</td>', text)
     with pytest.raises(ValueError, match="expected fmt 'html' or 'tsv', found 'csv'"):
         manifest_summary_table(manifests, fmt="csv")
+
+
+def test_colours_are_stable_across_figures():
+    # a seed model keeps its colour whatever else a figure shows
+    assert figures._styles(["b1"])["b1"] == figures._styles(["xcep", "sf", "b1"])["b1"]
+    combiners = ["seed_policy", "stacking", "stacking_temperature", "custom"]
+    styles = figures._styles(["b1", *combiners], combiners)
+    assert styles["stacking"]["color"] == styles["stacking_temperature"]["color"]
+    assert (styles["stacking"]["ls"], styles["stacking_temperature"]["ls"]) == ("-", "--")
+    assert styles["custom"]["lw"] > styles["b1"]["lw"]
+    assert len({styles[c]["color"] for c in ("seed_policy", "stacking", "custom", "b1")}) == 4
