@@ -45,7 +45,7 @@ def video_and_frame_metrics(
         }
     ]
     if frame_scores is not None:
-        labels, scores = [], []
+        labels, scores = [np.zeros(0)], [np.zeros(0)]  # no labelled video: no frames, no crash
         for vid in ids:
             frames = np.asarray(frame_scores.get(vid, []), dtype=np.float64).reshape(-1)
             labels.append(np.full(frames.size, video_labels[vid]))

@@ -77,3 +77,9 @@ def test_csv_rows_with_different_keys_share_one_header(tmp_path):
     path = tmp_path / "m.csv"
     write_metrics_csv(path, [{"a": 1, "b": 2.5}, {"a": 2, "c": "x"}])
     assert path.read_text() == "a,b,c\n1,2.5,\n2,,x\n"
+
+
+def test_no_labelled_video_gives_rows_of_nan_not_a_crash():
+    rows = video_and_frame_metrics({}, {}, frame_scores={})
+    assert [r["level"] for r in rows] == ["video", "frame"]
+    assert all(r["n"] == 0 for r in rows)
