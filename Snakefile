@@ -1,12 +1,15 @@
 # rf-workflow: RobustForensics (DFDC 4th place) as file targets, per DFDC part.
 # Stages: extract_frames -> detect_faces -> track_faces -> align_faces -> make_lists
 # -> train_<model> -> predict_<model> -> ensemble -> report; predict: new videos -> submission.csv.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# the repository's config.yaml wherever the working directory (-d) is; --configfile merges over it
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 report: "rules/report/workflow.rst"

@@ -62,4 +62,4 @@ for _model, _block in MODEL_BLOCKS.items():
             "$launch {params.python} -m rf_models.train --config {input.config} "
             "--model {params.model} --train-list {input.train_list} --val-list {input.val_list} "
             "--crops {params.crops} --out {params.out_dir} --device {params.device} "
-            "> {log} 2>&1"
+            ">> {log} 2>&1"
