@@ -45,8 +45,10 @@ def main() -> int:
     data = workdir / "DFDC-Kaggle"
     t0 = time.perf_counter()
     make_placeholders(data, len(config["parts"]), args.videos_per_part)
-    print(f"placeholders: {len(config['parts'])} parts x {args.videos_per_part} files "
-          f"in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"placeholders: {len(config['parts'])} parts x {args.videos_per_part} files "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
     # the models' init files (pretrain/*.pth, relative to the working directory) as placeholders
     for block in config["models"].values():
         if block.get("init"):
@@ -55,8 +57,20 @@ def main() -> int:
     config.update(data_root=str(data), results_dir=str(workdir / "results"))
     cfg_path = workdir / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--configfile", str(cfg_path),
-           "-d", str(workdir), "-s", str(REPO / "Snakefile")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-n",
+        "--quiet",
+        "rules",
+        "--configfile",
+        str(cfg_path),
+        "-d",
+        str(workdir),
+        "-s",
+        str(REPO / "Snakefile"),
+    ]
     t0 = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
@@ -65,8 +79,10 @@ def main() -> int:
         return out.returncode
     total = re.search(r"^total\s+(\d+)", out.stdout, re.M)
     print(out.stdout.strip())
-    print(f"dry run: {elapsed:.2f} s for {total.group(1) if total else '?'} jobs "
-          f"({len(config['parts']) * args.videos_per_part} videos, none opened)")
+    print(
+        f"dry run: {elapsed:.2f} s for {total.group(1) if total else '?'} jobs "
+        f"({len(config['parts']) * args.videos_per_part} videos, none opened)"
+    )
     return 0
 
 

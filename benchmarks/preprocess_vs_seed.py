@@ -52,8 +52,12 @@ def make_video(path: Path, n_frames: int, width: int = 1920, height: int = 1080)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in range(n_frames):
             zoom = 1.0 + 0.1 * np.sin(i / 40)
-            m = np.array([[zoom * width / photo.shape[1], 0, 20 * np.sin(i / 25)],
-                          [0, zoom * height / photo.shape[0], 10 * np.cos(i / 30)]])
+            m = np.array(
+                [
+                    [zoom * width / photo.shape[1], 0, 20 * np.sin(i / 25)],
+                    [0, zoom * height / photo.shape[0], 10 * np.cos(i / 30)],
+                ]
+            )
             frame = cv2.warpAffine(photo, m, (width, height), borderMode=cv2.BORDER_REFLECT)
             noise = rng.normal(0, 2, frame.shape)
             frame = np.clip(frame + noise, 0, 255).astype(np.uint8)
@@ -74,8 +78,19 @@ def seed_method(video: Path, work: Path, threads: int) -> dict:
     frames = work / "image"
     frames.mkdir(parents=True)
     t0 = time.perf_counter()
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(video), "-start_number", "1",
-                    str(frames / "frame%d.png")], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-loglevel",
+            "error",
+            "-i",
+            str(video),
+            "-start_number",
+            "1",
+            str(frames / "frame%d.png"),
+        ],
+        check=True,
+    )
     times["extract"] = time.perf_counter() - t0
     disk_frames = du(frames)
 
@@ -88,14 +103,17 @@ def seed_method(video: Path, work: Path, threads: int) -> dict:
     for start in range(0, len(names), 8):
         batch = [cv2.imread(str(p)) for p in names[start : start + 8]]
         size = batch[0].shape[:2]
-        for path, boxes in zip(names[start : start + 8], detector.detect(np.stack(batch), size)):
+        found = detector.detect(np.stack(batch), size)
+        for path, boxes in zip(names[start : start + 8], found, strict=True):
             write_detections_txt(txt_dir / f"{path.stem}.txt", boxes)
     times["read+detect"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     h, w = cv2.imread(str(names[0])).shape[:2]
-    dets = {i: boxes_from_txt_rows(read_detections_txt(txt_dir / f"frame{i}.txt"))
-            for i in range(1, len(names) + 1)}
+    dets = {
+        i: boxes_from_txt_rows(read_detections_txt(txt_dir / f"frame{i}.txt"))
+        for i in range(1, len(names) + 1)
+    }
     tracks = track_video(dets, list(range(1, len(names) + 1)), w, h)
     times["track"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -108,8 +126,12 @@ def seed_method(video: Path, work: Path, threads: int) -> dict:
             cv2.imwrite(str(out / f"frame{crop.frame}_face{face.face}.png"), cut)
             cv2.imwrite(str(out / f"frame{crop.frame}_face{face.face}.jpg"), cut)
     times["align"] = time.perf_counter() - t0
-    return {"times": times, "disk": {"frames": disk_frames, "txt": du(txt_dir), "crops": du(out)},
-            "txt_dir": txt_dir, "tracks": tracks}
+    return {
+        "times": times,
+        "disk": {"frames": disk_frames, "txt": du(txt_dir), "crops": du(out)},
+        "txt_dir": txt_dir,
+        "tracks": tracks,
+    }
 
 
 def our_method(part_dir: Path, work: Path, threads: int) -> dict:
@@ -119,8 +141,9 @@ def our_method(part_dir: Path, work: Path, threads: int) -> dict:
     extract_part(part_dir, res / "frames", res / "extract.tsv", FrameOptions(), threads=threads)
     times["extract"] = time.perf_counter() - t0
     disk_frames = du(res / "frames")
-    detector = RetinaFaceDetector(backend="auto", device="cpu", threads=threads,
-                                  onnx_path=work / "retinaface.onnx")
+    detector = RetinaFaceDetector(
+        backend="auto", device="cpu", threads=threads, onnx_path=work / "retinaface.onnx"
+    )
     t0 = time.perf_counter()
     detect_part(res / "frames", res / "extract.tsv", res / "detections", detector)
     times["read+detect"] = time.perf_counter() - t0
@@ -129,13 +152,23 @@ def our_method(part_dir: Path, work: Path, threads: int) -> dict:
     track_part(res / "detections", res / "extract.tsv", res / "tracks", res / "tracks.tsv", TRACK)
     times["track"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    align_part(part_dir, res / "tracks", res / "tracks.tsv", res / "faces", res / "manifest.tsv",
-               threads=threads)
+    align_part(
+        part_dir,
+        res / "tracks",
+        res / "tracks.tsv",
+        res / "faces",
+        res / "manifest.tsv",
+        threads=threads,
+    )
     times["align"] = time.perf_counter() - t0
     row = read_manifest(res / "manifest.tsv")[0]
-    return {"times": times, "backend": detector.backend,
-            "disk": {"frames": disk_frames, "txt": du(res / "detections"), "crops": du(res / "faces")},
-            "txt_dir": res / "detections" / "bench", "num_faces": row.num_faces}
+    return {
+        "times": times,
+        "backend": detector.backend,
+        "disk": {"frames": disk_frames, "txt": du(res / "detections"), "crops": du(res / "faces")},
+        "txt_dir": res / "detections" / "bench",
+        "num_faces": row.num_faces,
+    }
 
 
 def agreement(seed_txt: Path, our_txt: Path, n_frames: int) -> dict:
@@ -146,9 +179,11 @@ def agreement(seed_txt: Path, our_txt: Path, n_frames: int) -> dict:
         b = boxes_from_txt_rows(read_detections_txt(our_txt / f"frame{i}.txt"))
         same_count += len(a) == len(b)
         ious += [max((iou_inclusive(x, y) for y in b), default=0.0) for x in a]
-    return {"frames_same_face_count": same_count / n_frames,
-            "mean_iou_of_seed_boxes": float(np.mean(ious)) if ious else float("nan"),
-            "min_iou_of_seed_boxes": float(np.min(ious)) if ious else float("nan")}
+    return {
+        "frames_same_face_count": same_count / n_frames,
+        "mean_iou_of_seed_boxes": float(np.mean(ious)) if ious else float("nan"),
+        "min_iou_of_seed_boxes": float(np.min(ious)) if ious else float("nan"),
+    }
 
 
 def main() -> int:
@@ -165,8 +200,12 @@ def main() -> int:
     part.mkdir(parents=True, exist_ok=True)
     video = part / "bench.mp4"
     make_video(video, args.frames)
-    (part / "metadata.json").write_text(json.dumps({"bench.mp4": {"label": "REAL", "split": "train"}}))
-    print(f"video: 1920x1080, {args.frames} frames, {du(video) / 1e6:.1f} MB; {args.threads} threads")
+    (part / "metadata.json").write_text(
+        json.dumps({"bench.mp4": {"label": "REAL", "split": "train"}})
+    )
+    print(
+        f"video: 1920x1080, {args.frames} frames, {du(video) / 1e6:.1f} MB; {args.threads} threads"
+    )
 
     seed = seed_method(video, work / "seed", args.threads)
     ours = our_method(part, work / "ours", args.threads)
@@ -181,12 +220,19 @@ def main() -> int:
     seed_disk, our_disk = sum(seed["disk"].values()), sum(ours["disk"].values())
     print(f"{'total':<14}{seed_disk / 1e6:>10.2f}{our_disk / 1e6:>10.2f}")
     agree = agreement(seed["txt_dir"], ours["txt_dir"], args.frames)
-    print(f"\nour detector backend: {ours['backend']}; faces kept: seed "
-          f"{seed['tracks'].num_faces}, ours {ours['num_faces']}")
-    print("detections (score >= 0.8) vs the seed's: " + ", ".join(f"{k} {v:.4f}" for k, v in agree.items()))
+    print(
+        f"\nour detector backend: {ours['backend']}; faces kept: seed "
+        f"{seed['tracks'].num_faces}, ours {ours['num_faces']}"
+    )
+    print(
+        "detections (score >= 0.8) vs the seed's: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in agree.items())
+    )
     print(f"\nspeed-up (seed time / our time): {seed_total / our_total:.2f}x  (target >= 5x)")
-    print(f"frame storage ratio (ours / seed): 1/{seed['disk']['frames'] / ours['disk']['frames']:.0f}"
-          f"  (target <= 1/50)")
+    print(
+        "frame storage ratio (ours / seed): "
+        f"1/{seed['disk']['frames'] / ours['disk']['frames']:.0f}  (target <= 1/50)"
+    )
     print(f"all preprocessing disk ratio (ours / seed): 1/{seed_disk / our_disk:.0f}")
     return 0
 
