@@ -5,7 +5,7 @@ import sys
 from rf_models.config import part_names, split_parts, validate_config
 from rf_models.train.config import resolve_model_block, training_block
 from rf_models.data.dfdc import part_signature
-from rf_models.detect import default_weights_path
+from rf_models.paths import DETECTOR_WEIGHTS
 
 config.update(validate_config(config))
 
@@ -13,7 +13,7 @@ RESULTS = config["results_dir"]
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 PARTS = part_names(config)
-DETECT_WEIGHTS = config["detect"]["weights"] or str(default_weights_path())
+DETECT_WEIGHTS = config["detect"]["weights"] or str(DETECTOR_WEIGHTS)
 LIST_KINDS = ["train_image", "val_image", "train_video", "val_video"]
 
 

@@ -14,7 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-WEIGHTS_FILENAME = "retinaface_mobilenet0.25_Final.pth"
+from rf_models.paths import DETECTOR_WEIGHTS
+
+WEIGHTS_FILENAME = DETECTOR_WEIGHTS.name
 NUM_ANCHORS = 2
 # Every leaky ReLU of the MobileNet-0.25 variant has this slope (FPN and SSH use
 # it because their width, 64, is <= 64 in the reference configuration).
@@ -24,7 +26,7 @@ FPN_CHANNELS = 64
 
 def default_weights_path() -> Path:
     """Path of the weights file shipped inside this package (MIT, biubug6)."""
-    return Path(__file__).resolve().parent / "weights" / WEIGHTS_FILENAME
+    return DETECTOR_WEIGHTS
 
 
 def _conv_bn(

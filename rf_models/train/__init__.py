@@ -1,6 +1,5 @@
-"""Training: configs, schedule, sampler, datasets, transforms, the loop and its launchers."""
+"""Training: configs, schedule, sampler, datasets, transforms, the loop and its launchers.
 
-from rf_models.train.config import ConfigError, ModelConfig, load_model_config
-from rf_models.train.loop import TrainResult, train_model
-
-__all__ = ["ConfigError", "ModelConfig", "TrainResult", "load_model_config", "train_model"]
+Nothing is imported here: the workflow reads model blocks (rf_models.train.config) while it
+builds the DAG, which must not pay for importing torch.
+"""

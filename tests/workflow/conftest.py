@@ -4,9 +4,34 @@ import pytest
 
 from tests.conftest import run_snakemake, write_config
 
+TINY_IMAGE = {
+    "split": "demo",
+    "input_size": 32,
+    "batch_size": 4,
+    "gpus": 1,
+    "max_iter": 8,
+    "warmup_iters": 2,
+    "lr_steps": [6],
+    "val_every": 4,
+    "bn_momentum": 0.1,
+    "init": None,
+    "num_workers": 0,
+    "infer_size": 32,
+}
+TINY_VIDEO = {
+    **TINY_IMAGE,
+    "batch_size": 1,
+    "max_iter": 4,
+    "lr_steps": [3],
+    "val_every": 2,
+    "clip_frames": 4,
+    "sample_step": 1,
+}
+
 
 def reduced_demo_config(workdir) -> dict:
-    """The demo with fewer, shorter videos: every stage and every awkward case, quickly."""
+    """The demo with fewer, shorter videos and two tiny models: every stage, every awkward
+    case, training, the ensemble, the report and predict on a held-out folder, quickly."""
     return {
         "data_root": str(workdir / "data"),
         "results_dir": str(workdir / "results"),
@@ -17,8 +42,20 @@ def reduced_demo_config(workdir) -> dict:
             "seed": 1,
             "min_seconds": 1.0,
             "max_seconds": 1.5,
+            "heldout_parts": 1,
         },
-        "lists": {"image_stride": 5, "splits": {"demo": {"val": [1], "train": "rest"}}},
+        "lists": {
+            "image_stride": 5,
+            "build": ["demo"],
+            "splits": {"demo": {"val": [1], "train": "rest"}},
+        },
+        "train": {
+            "models": ["b0", "sf"],
+            "device": "cpu",
+            "overrides": {"image": TINY_IMAGE, "video": TINY_VIDEO},
+        },
+        "ensemble": {"split": "demo"},
+        "predict_dir": str(workdir / "data" / "dfdc_train_part_2"),
     }
 
 

@@ -145,7 +145,9 @@ def test_dry_run_lists_placeholder_videos_without_opening_them(tmp_path):
         "data_root": str(data),
         "results_dir": str(tmp_path / "results"),
         "parts": [0, 1, 2],
-        "lists": {"splits": {"s": {"val": [2], "train": "rest"}}},
+        "lists": {"build": ["s"], "splits": {"s": {"val": [2], "train": "rest"}}},
+        "train": {"models": []},
+        "ensemble": {"split": "s"},
     }
     cfg = write_config(tmp_path / "config.yaml", config)
     counts = job_counts(run_snakemake(["-n", "--configfile", str(cfg)], tmp_path).stdout)
