@@ -20,7 +20,7 @@ TINY_IMAGE = {
 }
 TINY_VIDEO = {
     **TINY_IMAGE,
-    "batch_size": 1,
+    "batch_size": 2,
     "max_iter": 4,
     "lr_steps": [3],
     "val_every": 2,
