@@ -38,7 +38,8 @@ def summarize(results: Path) -> str:
     ]
     for what, sub in places:
         if (results / sub).exists():
-            lines.append(f"  {what}: {results / sub}/")
+            slash = "/" if (results / sub).is_dir() else ""
+            lines.append(f"  {what}: {results / sub}{slash}")
     for metrics in sorted((results / "ensemble").glob("*/metrics.csv")):
         lines.append("")
         lines.append(f"Video-level metrics ({metrics}):")

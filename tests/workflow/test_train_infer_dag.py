@@ -42,11 +42,11 @@ def test_ensemble_scores_every_validation_video(demo_run):
     val_rows = read_manifest(results(demo_run) / "manifests" / "dfdc_train_part_1.tsv")
     folder = results(demo_run) / "ensemble" / "demo"
     scores = list(csv.DictReader(open(folder / "scores.csv")))
-    assert len(scores) == sum(r.label is not None for r in val_rows)
+    assert len(scores) == len(val_rows)  # every video of the part, unlabelled ones included
     for row in scores:
         p = float(row["seed_policy"])
         assert 0.0 <= p <= 1.0
-        if row["status"] != "ok":
+        if row["status"] not in ("ok", "partial"):  # partial videos are scored
             assert p == 0.5, row
     metrics = list(csv.DictReader(open(folder / "metrics.csv")))
     names = {m.get("name") or m.get("model") for m in metrics}
