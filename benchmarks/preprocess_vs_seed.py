@@ -1,6 +1,6 @@
 """Preprocessing speed and disk: the seed's method against ours, on one generated 1080p video.
 
-Seed method (seed-facts sections 2-4): ffmpeg writes every frame as a full-resolution PNG,
+Seed method (docs/reproduction.md §2-4): ffmpeg writes every frame as a full-resolution PNG,
 RetinaFace (PyTorch) reads each PNG back (batch 8), txt per frame, IoU tracking, crops cut
 from the PNGs and saved as .png and .jpg.
 Ours: the workflow's stage functions (extract_frames -> detect_faces -> track_faces ->

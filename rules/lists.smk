@@ -1,4 +1,4 @@
-# Training/validation lists per split (seed-facts section 5).
+# Training/validation lists per split (docs/reproduction.md §5).
 
 
 rule make_lists:

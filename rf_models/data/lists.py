@@ -1,4 +1,4 @@
-"""Training/validation lists in the seed's format (seed-facts section 5).
+"""Training/validation lists in the seed's format (docs/reproduction.md §5).
 
 One line per face tube: ``<part>/<video_id>/frame%d_face<k>.<ext> start stride count label``.
 """

@@ -11,7 +11,7 @@ VARIANCES: tuple[float, float] = (0.1, 0.2)
 
 @dataclass(frozen=True)
 class PostprocessConfig:
-    """Thresholds of the reference detector (seed-facts section 3)."""
+    """Thresholds of the reference detector (docs/reproduction.md §3)."""
 
     conf_threshold: float = 0.02
     nms_threshold: float = 0.4

@@ -1,4 +1,4 @@
-"""The per-frame detection text format of the seed (seed-facts section 3).
+"""The per-frame detection text format of the seed (docs/reproduction.md §3).
 
 First line: the number of boxes. Then one line per box, highest score first:
 ``x y w h score`` with integer top-left corner and size and the float32 score,

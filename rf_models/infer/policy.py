@@ -1,4 +1,4 @@
-"""The seed's ensemble policy (seed-facts section 7) as data-driven, pure functions.
+"""The seed's ensemble policy (docs/reproduction.md §7) as data-driven, pure functions.
 
 Every threshold, model list, group and weight lives in an :class:`EnsemblePolicy` built from a
 config mapping; :data:`SEED_POLICY_CONFIG` holds the seed's values. Scores are P(FAKE) (1 = FAKE)

@@ -1,4 +1,4 @@
-"""Which frames of a video inference scores (seed-facts section 4, inference paragraph)."""
+"""Which frames of a video inference scores (docs/reproduction.md §4, inference paragraph)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Crops come in as OpenCV images (BGR, uint8, ``(H, W, 3)``), as ``cv2.imread`` and the
 new-video pipeline produce them. Each is resized to the model's inference size (bilinear,
-seed-facts section 4), put in the model's colour order, divided by 255 and normalised with the
+docs/reproduction.md §4), put in the model's colour order, divided by 255 and normalised with the
 model's mean and std. Logits are 2-way, FAKE at index 1.
 """
 

@@ -1,7 +1,7 @@
 """Score new videos end to end: sample frames, detect, track, crop, every model, the ensemble.
 
 The same detector, tracking and policy code as the training half, in the seed's inference
-variant (seed-facts section 4, last paragraph, and section 7): every ceil(n/160)-th frame is
+variant (docs/reproduction.md §4, last paragraph, and section 7): every ceil(n/160)-th frame is
 decoded once and kept in memory (the crops are cut after tracking, which needs every
 detection first: about 160 x W x H x 3 bytes, 1 GB for a 1080p video), boxes are the
 detector's corners truncated to integers and kept at score >= 0.8, at most two faces. A bad

@@ -1,4 +1,4 @@
-"""Input normalisation constants the seed used (seed-facts sections 4 and 6).
+"""Input normalisation constants the seed used (docs/reproduction.md §4 and 6).
 
 All values are for pixels already divided by 255, as the seed did before normalising; the
 Kinetics constants are also given in 0-255 units, as the seed's configs state them.

@@ -1,4 +1,4 @@
-"""Face tubes and crop squares from per-frame detections (seed-facts section 4)."""
+"""Face tubes and crop squares from per-frame detections (docs/reproduction.md §4)."""
 
 from rf_models.track.boxes import (
     Box,

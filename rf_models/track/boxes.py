@@ -1,4 +1,4 @@
-"""Face boxes and crop boxes (seed-facts section 4, steps 1, 2 and 6)."""
+"""Face boxes and crop boxes (docs/reproduction.md §4, steps 1, 2 and 6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Per-video face tracks and crop squares (seed-facts section 4), and their JSON form."""
+"""Per-video face tracks and crop squares (docs/reproduction.md §4), and their JSON form."""
 
 from __future__ import annotations
 

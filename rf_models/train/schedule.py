@@ -1,4 +1,4 @@
-"""Learning-rate schedule: linear warm-up, then step decay (seed-facts section 6)."""
+"""Learning-rate schedule: linear warm-up, then step decay (docs/reproduction.md §6)."""
 
 from __future__ import annotations
 

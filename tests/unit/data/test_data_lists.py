@@ -1,4 +1,4 @@
-"""Training lists in the seed's format (seed-facts section 5)."""
+"""Training lists in the seed's format (docs/reproduction.md §5)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from demo_testlib import decode_all
 
 from rf_models.detect import RetinaFaceDetector
 
-SCORE = 0.8  # the tracking threshold (seed-facts §4)
+SCORE = 0.8  # the tracking threshold (docs/reproduction.md §4)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The seed's ensemble policy (seed-facts section 7) on hand-built scores.
+"""The seed's ensemble policy (docs/reproduction.md §7) on hand-built scores.
 
 Logits are built as [0, logit(p)] so a group's P(FAKE) is exactly p up to rounding; every
 expected value is worked out in the comment beside it.

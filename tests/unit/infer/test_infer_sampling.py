@@ -1,4 +1,4 @@
-"""sample_frames: every ceil(n / 160)-th frame from 1 (seed-facts section 4)."""
+"""sample_frames: every ceil(n / 160)-th frame from 1 (docs/reproduction.md §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Face-count vote, IoU tubes and nearest-entry filling (seed-facts section 4 steps 3-6)."""
+"""Face-count vote, IoU tubes and nearest-entry filling (docs/reproduction.md §4 steps 3-6)."""
 
 import pytest
 

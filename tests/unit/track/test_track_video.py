@@ -1,4 +1,4 @@
-"""track_video end to end on hand-made detection sequences (seed-facts section 4)."""
+"""track_video end to end on hand-made detection sequences (docs/reproduction.md §4)."""
 
 import pytest
 

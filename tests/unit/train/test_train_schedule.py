@@ -8,7 +8,7 @@ from rf_models.train.schedule import config_lr, lr_at, set_lr
 
 SEED_MODELS = Path(__file__).parents[3] / "config.yaml"
 
-# name: (base lr, warm-up lr, lr steps) from seed-facts section 6.
+# name: (base lr, warm-up lr, lr steps) from docs/reproduction.md §6.
 TABLE = {
     "b0": (0.01, 0.03, (15000, 25000, 35000, 45000)),
     "b1": (0.01, 0.03, (15000, 25000, 35000, 45000)),
