@@ -142,6 +142,12 @@ class DistContext:
         if self.distributed:
             dist.barrier()
 
+    def broadcast_buffers(self, module: torch.nn.Module) -> None:
+        """Give every rank rank 0's buffers (BatchNorm statistics): the ones it checkpoints."""
+        if self.distributed:
+            for buffer in module.buffers():
+                dist.broadcast(buffer.data, src=0)
+
     def sum(self, values: list[float]) -> list[float]:
         """Element-wise sum over ranks (float64)."""
         t = torch.tensor(values, dtype=torch.float64, device=self.device)

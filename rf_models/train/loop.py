@@ -26,6 +26,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from rf_models.train.accumulation import plan_steps
 from rf_models.train.checkpoint import (
     FORMAT,
     capture_rng,
@@ -39,7 +40,7 @@ from rf_models.train.curves import plot_curves, write_metrics_csv
 from rf_models.train.datasets import build_dataset
 from rf_models.train.distributed import DistContext, init_distributed, shutdown
 from rf_models.train.loader import loader_options
-from rf_models.train.model import build_model, set_bn_momentum
+from rf_models.train.model import bn_statistics_frozen, build_model, set_bn_momentum
 from rf_models.train.progress import Progress
 from rf_models.train.sampler import IterationBatchSampler
 from rf_models.train.schedule import config_lr, set_lr
@@ -68,16 +69,11 @@ class TrainResult:
 
 
 def class_weighted_loss(
-    logits: torch.Tensor,
-    target: torch.Tensor,
-    class_weights: torch.Tensor,
-    world_size: int,
-    divide_by_world_size: bool,
+    logits: torch.Tensor, target: torch.Tensor, class_weights: torch.Tensor
 ) -> torch.Tensor:
-    """Weighted cross-entropy (weighted mean over the batch, torch's default), divided by the
-    world size when reproducing the seed's effective learning rate."""
-    loss = nn.functional.cross_entropy(logits.float(), target, weight=class_weights)
-    return loss / world_size if divide_by_world_size else loss
+    """Weighted cross-entropy: the weighted mean over the batch (torch's default), as each of
+    the seed's GPUs computed it over its own batch."""
+    return nn.functional.cross_entropy(logits.float(), target, weight=class_weights)
 
 
 def iteration_seed(seed: int, iteration: int, rank: int) -> int:
@@ -99,10 +95,11 @@ RUNTIME_ONLY_KEYS = (
 )
 
 
-def run_signature(cfg: ModelConfig, world_size: int, train_len: int) -> dict[str, Any]:
-    """Every setting that shapes the result: a resume must match all of them."""
+def run_signature(cfg: ModelConfig, micro_batches: int, train_len: int) -> dict[str, Any]:
+    """Every setting that shapes the result: a resume must match all of them. The number of
+    processes is not one of them: any split of the seed's micro-batches trains the same."""
     settings = {k: v for k, v in cfg.to_dict().items() if k not in RUNTIME_ONLY_KEYS}
-    return {**settings, "world_size": world_size, "train_items": train_len}
+    return {**settings, "micro_batches": micro_batches, "train_items": train_len}
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -120,8 +117,17 @@ class _Trainer:
         val_list: Path,
         crops_root: Path,
         out_dir: Path,
+        micro_batches: int | None = None,
     ) -> None:
         self.cfg, self.ctx, self.out = cfg, ctx, out_dir
+        self.plan = plan_steps(
+            cfg.gpus,
+            ctx.world_size,
+            ctx.rank,
+            cfg.batch_size,
+            cfg.loss_world_size_division,
+            micro_batches,
+        )
         cuda = ctx.device.type == "cuda"
         self.amp = cfg.amp and cuda
         fmt_4d, fmt_5d = torch.channels_last, torch.channels_last_3d
@@ -133,7 +139,7 @@ class _Trainer:
         train_tf, eval_tf = build_transforms(cfg)
         self.train_ds = build_dataset(cfg, train_list, crops_root, train_tf, train=True)
         self.val_ds = build_dataset(cfg, val_list, crops_root, eval_tf, train=False)
-        self.signature = run_signature(cfg, ctx.world_size, len(self.train_ds))
+        self.signature = run_signature(cfg, self.plan.micro_batches, len(self.train_ds))
 
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.arch, num_classes=2, init=cfg.init)
@@ -264,11 +270,10 @@ class _Trainer:
             len(self.train_ds),
             self.cfg.max_iter,
             self.cfg.batch_size,
-            world_size=self.ctx.world_size,
-            rank=self.ctx.rank,
+            world_size=self.plan.micro_batches,
+            ranks=self.plan.ranks,
             seed=self.cfg.seed,
             start_iter=self.start_iter,
-            layout=self.cfg.sampler_layout,
         )
         return DataLoader(
             self.train_ds,
@@ -281,6 +286,8 @@ class _Trainer:
         )
 
     def validate(self) -> ValMetrics:
+        # Every rank validates a shard with the model rank 0 saves.
+        self.ctx.broadcast_buffers(self.model)
         return run_validation(
             self.model,
             self.val_ds,
@@ -312,30 +319,39 @@ class _Trainer:
             else contextlib.nullcontext
         )
         t0 = time.monotonic()
+        last_micro = len(self.plan.ranks) - 1
         try:
             for it in range(self.start_iter, cfg.max_iter):
-                torch.manual_seed(iteration_seed(cfg.seed, it, ctx.rank))
-                lr = config_lr(cfg, it)
+                lr = config_lr(cfg, it) * self.plan.lr_factor
                 set_lr(self.optimizer, lr)
-                x, y, bad = next(batches)
-                x = x.to(ctx.device, non_blocking=True).contiguous(memory_format=self.memory_format)
-                y = y.to(ctx.device, non_blocking=True)
-                with autocast():
-                    logits = model(x)
-                loss = class_weighted_loss(
-                    logits, y, self.class_weights, ctx.world_size, cfg.loss_world_size_division
-                )
                 self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(loss).backward()
+                step_loss = 0.0
+                for j, seed_rank in enumerate(self.plan.ranks):
+                    # Dropout and drop-path draw from (iteration, the seed's rank): the same
+                    # masks whatever the number of processes.
+                    torch.manual_seed(iteration_seed(cfg.seed, it, seed_rank))
+                    x, y, bad = next(batches)
+                    x = x.to(ctx.device, non_blocking=True)
+                    x = x.contiguous(memory_format=self.memory_format)
+                    y = y.to(ctx.device, non_blocking=True)
+                    # DDP all-reduces the gradients once per step, after the last micro-batch.
+                    accumulate = ctx.distributed and j < last_micro
+                    with (
+                        model.no_sync() if accumulate else contextlib.nullcontext(),
+                        bn_statistics_frozen(self.model, frozen=seed_rank != 0),
+                    ):
+                        with autocast():
+                            logits = model(x)
+                        loss = class_weighted_loss(logits, y, self.class_weights)
+                        self.scaler.scale(loss * self.plan.loss_scale).backward()
+                    step_loss += loss.item()
+                    self._skipped_train_local += int(bad.sum())
                 self.scaler.step(self.optimizer)
                 self.scaler.update()
 
-                scale = ctx.world_size if cfg.loss_world_size_division else 1
-                loss_value = loss.item() * scale
-                window_loss += loss_value
-                window_n += 1
-                self._skipped_train_local += int(bad.sum())
-                progress.update(it, loss_value, lr)
+                window_loss += step_loss
+                window_n += len(self.plan.ranks)
+                progress.update(it, step_loss / len(self.plan.ranks), lr)
 
                 validating = is_validation_iteration(it, cfg.val_every, cfg.max_iter)
                 if validating or (it + 1) % cfg.log_every == 0:
@@ -415,8 +431,14 @@ def train_model(
     dist_init_method: str | None = None,
     on_iteration: Callable[[int], None] | None = None,
     on_checkpoint: Callable[[int, Path], None] | None = None,
+    micro_batches: int | None = None,
 ) -> TrainResult:
     """Train one model; resume from ``out_dir/last.pt`` when it exists.
+
+    Each iteration trains on the seed's global batch, ``batch_size`` x ``gpus``, accumulated
+    over this run's processes (see ``rf_models.train.accumulation``); ``micro_batches`` below
+    ``gpus`` runs fewer micro-batches per step with the learning rate scaled by the linear rule
+    (for checks on small machines).
 
     Writes ``last.pt`` (every validation, and every ``ckpt_every`` iterations), ``best.pt``
     (lowest validation loss), ``metrics.csv`` and ``curves.png`` into ``out_dir``, on rank 0
@@ -450,7 +472,9 @@ def train_model(
             out.mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(out, (LAST, BEST, METRICS, CURVES))
         ctx.barrier()
-        trainer = _Trainer(cfg, ctx, Path(train_list), Path(val_list), Path(crops_root), out)
+        trainer = _Trainer(
+            cfg, ctx, Path(train_list), Path(val_list), Path(crops_root), out, micro_batches
+        )
         trainer.resume()
         if ctx.is_main:
             log.info(
@@ -465,6 +489,7 @@ def train_model(
                 trainer.start_iter,
                 cfg.max_iter - 1,
             )
+            log.info("%s", trainer.plan.describe(cfg.base_lr, cfg.warmup_lr))
             dropped = trainer.train_ds.dropped_lines + trainer.val_ds.dropped_lines
             if dropped:
                 log.warning("%d list line(s) with count <= 0 dropped", dropped)

@@ -1,10 +1,12 @@
-"""Iteration-based deterministic distributed sampler (seed-facts section 6).
+"""Iteration-based deterministic distributed sampler (docs/reproduction.md §6).
 
 The whole run's sample order is fixed up front: the dataset indices are shuffled with a fixed
 seed, cut or tiled to ``iterations * batch_size * world_size`` and shuffled again (the seed's
 exact procedure with numpy's legacy ``RandomState``, so seed 0 gives the seed's order). Each
 entry of that global list has a *position*; the position, not the rank, seeds the sample's
-augmentation, which makes data loading a pure function of (seed, position).
+augmentation, which makes data loading a pure function of (seed, position). The list is cut for
+the seed's world size (a block's ``gpus``), whatever the number of processes: each process
+plays some of the seed's ranks, one micro-batch each per iteration (gradient accumulation).
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
-
-LAYOUTS = ("contiguous", "interleaved")
 
 
 def global_index_list(
@@ -37,31 +37,37 @@ def global_index_list(
     return indices
 
 
-def batch_positions(
-    iteration: int, iterations: int, batch_size: int, world_size: int, rank: int, layout: str
-) -> np.ndarray:
-    """Global positions of ``rank``'s batch at ``iteration``.
+def virtual_ranks(seed_world_size: int, world_size: int, rank: int) -> list[int]:
+    """The seed's ranks that process ``rank`` of ``world_size`` plays, one micro-batch each.
 
-    ``contiguous`` (the seed): rank r owns positions [r * iterations * b, (r + 1) *
-    iterations * b) and walks them in order. ``interleaved``: iteration i of rank r takes block
-    ``i * world_size + r``, so the union over ranks of an iteration's batches is the same set
-    of positions for any split of a global batch over processes.
+    A block's ``gpus`` is the seed's world size G. On W <= G processes, process r plays a
+    contiguous block of the G ranks (``numpy.array_split`` order: 0..A-1 on process 0), so
+    every iteration still trains on the seed's G micro-batches, whatever W is.
     """
-    if layout == "contiguous":
-        start = rank * iterations * batch_size + iteration * batch_size
-    elif layout == "interleaved":
-        start = (iteration * world_size + rank) * batch_size
-    else:
-        raise ValueError(f"sampler layout must be one of {LAYOUTS}, found {layout!r}")
+    if not 1 <= world_size <= seed_world_size:
+        raise ValueError(
+            f"the block's gpus is {seed_world_size} (the seed's world size) and this run has "
+            f"{world_size} processes: run on 1 to {seed_world_size} processes"
+        )
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank must be in [0, {world_size}), found {rank}")
+    return [int(v) for v in np.array_split(np.arange(seed_world_size), world_size)[rank]]
+
+
+def batch_positions(iteration: int, iterations: int, batch_size: int, rank: int) -> np.ndarray:
+    """Global positions of the seed's rank ``rank`` batch at ``iteration``: rank r owns
+    positions [r * iterations * b, (r + 1) * iterations * b) and walks them in order."""
+    start = rank * iterations * batch_size + iteration * batch_size
     return np.arange(start, start + batch_size, dtype=np.int64)
 
 
 class IterationBatchSampler:
-    """Yields one batch per iteration from ``start_iter`` to ``iterations - 1`` for one rank.
+    """Yields, for each iteration from ``start_iter`` to ``iterations - 1``, one micro-batch
+    per rank in ``ranks`` (the seed's ranks this process plays, see :func:`virtual_ranks`).
 
-    Each batch is a list of ``(dataset_index, position)`` pairs; the dataset uses the
+    Each micro-batch is a list of ``(dataset_index, position)`` pairs; the dataset uses the
     position to seed the sample's augmentation. Resuming at ``start_iter`` skips
-    ``start_iter * batch_size`` entries of the rank's sequence, as the seed did.
+    ``start_iter * batch_size`` entries of each rank's sequence, as the seed did.
     """
 
     def __init__(
@@ -71,34 +77,29 @@ class IterationBatchSampler:
         batch_size: int,
         *,
         world_size: int = 1,
-        rank: int = 0,
+        ranks: list[int] | tuple[int, ...] = (0,),
         seed: int = 0,
         start_iter: int = 0,
-        layout: str = "contiguous",
     ) -> None:
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank must be in [0, {world_size}), found {rank}")
+        if not ranks or any(not 0 <= r < world_size for r in ranks):
+            raise ValueError(f"ranks must be in [0, {world_size}), found {list(ranks)}")
         if not 0 <= start_iter <= iterations:
             raise ValueError(f"start_iter must be in [0, {iterations}], found {start_iter}")
-        if layout not in LAYOUTS:
-            raise ValueError(f"sampler layout must be one of {LAYOUTS}, found {layout!r}")
         self.iterations = iterations
         self.batch_size = batch_size
         self.world_size = world_size
-        self.rank = rank
+        self.ranks = tuple(ranks)
         self.start_iter = start_iter
-        self.layout = layout
         self._indices = global_index_list(dataset_len, iterations, batch_size, world_size, seed)
 
     def __len__(self) -> int:
-        return self.iterations - self.start_iter
+        return (self.iterations - self.start_iter) * len(self.ranks)
 
-    def batch(self, iteration: int) -> list[tuple[int, int]]:
-        pos = batch_positions(
-            iteration, self.iterations, self.batch_size, self.world_size, self.rank, self.layout
-        )
+    def batch(self, iteration: int, rank: int) -> list[tuple[int, int]]:
+        pos = batch_positions(iteration, self.iterations, self.batch_size, rank)
         return [(int(self._indices[p]), int(p)) for p in pos]
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         for iteration in range(self.start_iter, self.iterations):
-            yield self.batch(iteration)
+            for rank in self.ranks:
+                yield self.batch(iteration, rank)

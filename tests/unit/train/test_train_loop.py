@@ -153,22 +153,48 @@ def test_kill_and_resume_is_bit_identical(data, tmp_path):
     ).read_text()
 
 
-def test_torchrun_two_processes_match_one_process(data, tmp_path):
-    """2 ranks x batch 2 (gloo, CPU) == 1 process x batch 4 with the same global batches.
+def test_kill_between_accumulated_micro_batches_resumes_bit_identical(data, tmp_path):
+    # gpus 2 on one process: two micro-batches per step. Killed after the first micro-batch of
+    # iteration 7 (forward 15 is its second), the run resumes from iteration 5's checkpoint.
+    sets = {"gpus": 2, "ckpt_every": 3, "max_iter": 9}
+    args = [f"--set={k}={json.dumps(v)}" for k, v in sets.items()]
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    cmd = [sys.executable, str(SCRIPT), str(tmp_path), str(killed), *args]
+    proc = subprocess.Popen([*cmd, "--pause-at-forward", "16"], env=_env(), stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 90
+    while not (killed / "paused").exists():
+        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
+        assert time.monotonic() < deadline, "the run never reached the pause"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert load_checkpoint(killed / "last.pt")["iteration"] == 5
+    resumed = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from" in resumed.stderr
+    assert "global batch 8 = 4 per micro-batch x 2 micro-batches" in resumed.stderr
 
-    Exact only where the two runs compute the same gradient: the interleaved sampler layout
-    (same samples per iteration), no BatchNorm (statistics are per rank), equal class
-    weights (each rank normalises by its own batch's weight sum) and no loss division by the
-    world size (with it, the 2-process run takes half-size gradient steps)."""
-    sets = {
-        "arch": "tiny_plain",
-        "sampler_layout": "interleaved",
-        "loss_world_size_division": False,
-        "class_weights": [1.0, 1.0],
-        "max_iter": 6,
-        "val_every": 3,
-        "batch_size": 2,
-    }
+    reference = run_image(
+        tiny_image_cfg(**sets), make_data(tmp_path / "ref_data"), tmp_path / "reference"
+    )
+    a, b = load_checkpoint(killed / "last.pt"), load_checkpoint(reference.last_checkpoint)
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    for sa, sb in zip(
+        a["optimizer"]["state"].values(), b["optimizer"]["state"].values(), strict=True
+    ):
+        assert torch.equal(sa["momentum_buffer"], sb["momentum_buffer"])
+    assert (killed / "metrics.csv").read_text() == (
+        tmp_path / "reference" / "metrics.csv"
+    ).read_text()
+
+
+def test_torchrun_two_processes_match_one_process_accumulating(data, tmp_path):
+    """The seed's recipe for gpus 2: 2 ranks (gloo, CPU) == 1 process accumulating 2
+    micro-batches, with BatchNorm, dropout, the seed's class weights, its loss division and
+    its contiguous sampler: each micro-batch is one of the seed's ranks in both runs."""
+    sets = {"gpus": 2, "max_iter": 6, "val_every": 3, "batch_size": 2}
     args = [f"--set={k}={json.dumps(v)}" for k, v in sets.items()]
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
@@ -180,11 +206,17 @@ def test_torchrun_two_processes_match_one_process(data, tmp_path):
         timeout=180,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    single = run_image(tiny_image_cfg(**{**sets, "batch_size": 4}), data, tmp_path / "single")
+    assert "global batch 4 = 2 per micro-batch x 2 micro-batches (2 process(es)" in done.stderr
+    cfg = tiny_image_cfg(**sets)
+    assert cfg.arch == "tiny_bn_drop" and cfg.class_weights == (1.8, 0.2)
+    assert cfg.loss_world_size_division
+    single = run_image(cfg, data, tmp_path / "single")
     a, b = load_checkpoint(out / "last.pt"), load_checkpoint(single.last_checkpoint)
-    assert a["run"]["world_size"] == 2 and b["run"]["world_size"] == 1
-    for key in b["model"]:
-        assert torch.allclose(a["model"][key], b["model"][key], rtol=1e-5, atol=1e-6), key
+    assert a["run"] == b["run"] and a["run"]["micro_batches"] == 2
+    for key in b["model"]:  # weights and BatchNorm running statistics
+        assert torch.allclose(
+            a["model"][key].double(), b["model"][key].double(), rtol=1e-5, atol=1e-6
+        ), key
     moved = sum(
         (b["model"][k] - load_checkpoint(out / "best.pt")["model"][k]).abs().sum()
         for k in b["model"]

@@ -3,7 +3,9 @@
     python tiny_train_script.py DATA_DIR OUT_DIR [--set KEY=JSON ...] [--pause-at N]
 
 ``--pause-at N``: once a checkpoint exists and iteration N is done, write OUT_DIR/paused and
-sleep, so the test can SIGKILL the run at a known point.
+sleep, so the test can SIGKILL the run at a known point. ``--pause-at-forward N``: the same at
+the start of the N-th training-mode forward pass (1-based), e.g. between the accumulated
+micro-batches of one iteration.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import torch  # noqa: E402
-from train_testlib import register_tiny_archs, tiny_image_cfg  # noqa: E402
+from train_testlib import TinyNet, register_tiny_archs, tiny_image_cfg  # noqa: E402
 
 from rf_models.train.loop import train_model  # noqa: E402
 
@@ -29,6 +31,7 @@ def main() -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--pause-at", type=int, default=None)
+    p.add_argument("--pause-at-forward", type=int, default=None)
     args = p.parse_args()
     logging.basicConfig(level=logging.INFO)
     torch.set_num_threads(1)
@@ -37,10 +40,25 @@ def main() -> None:
     cfg = tiny_image_cfg(**changes)
     checkpoints = []
 
+    def pause(where: str) -> None:
+        (args.out / "paused").write_text(where)
+        time.sleep(600)
+
     def on_iteration(it: int) -> None:
         if args.pause_at is not None and checkpoints and it >= args.pause_at:
-            (args.out / "paused").write_text(str(it))
-            time.sleep(600)
+            pause(str(it))
+
+    forwards = 0
+
+    def count_forwards(module: torch.nn.Module, inputs: object) -> None:
+        nonlocal forwards
+        if isinstance(module, TinyNet) and module.training:
+            forwards += 1
+            if forwards == args.pause_at_forward:
+                pause(f"forward {forwards}")
+
+    if args.pause_at_forward is not None:
+        torch.nn.modules.module.register_module_forward_pre_hook(count_forwards)
 
     train_model(
         cfg,
