@@ -75,13 +75,7 @@ ARCHS: Mapping[str, ArchSpec] = MappingProxyType(
         "tf_efficientnet_b3": _efficientnet_entry(
             "tf_efficientnet_b3", 300, (2, 3, 3, 5, 5, 6, 2), 0.3
         ),
-        "resnet34": ArchSpec(
-            build=partial(_timm, "resnet34"),
-            convert=identity,
-            classifier="fc",
-            # The seed initialised the last BN of each block to 1 like every other BN.
-            defaults=MappingProxyType({"zero_init_last": False}),
-        ),
+        "resnet34": ArchSpec(build=partial(_timm, "resnet34"), convert=identity, classifier="fc"),
         "legacy_xception": ArchSpec(
             build=partial(_timm, "legacy_xception"), convert=xception_to_timm, classifier="fc"
         ),

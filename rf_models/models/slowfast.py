@@ -1,4 +1,4 @@
-"""SlowFast-50 as RobustForensics defines it (seed-facts section 8), not pytorchvideo's variant.
+"""SlowFast-50 as RobustForensics defines it (docs/reproduction.md §8), not pytorchvideo's variant.
 
 Differences from the SlowFast paper's reference code that are the seed's and kept here: the
 lateral connections are bare 5x1x1 convolutions (no BN or ReLU), the slow pathway's first two
@@ -68,6 +68,10 @@ class Bottleneck3d(nn.Module):
         else:
             self.downsample = None
             self.downsample_bn = None
+
+    def zero_init_last(self) -> None:
+        """Start the residual branch at zero (see ``models.factory``)."""
+        nn.init.zeros_(self.bn3.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
