@@ -48,19 +48,35 @@ def summarize(results: Path) -> str:
 
 
 def metrics_lines(path: Path) -> list[str]:
+    """The video-level rows of a metrics CSV, each metric with its 95% bootstrap interval."""
     import csv
+
+    from rf_models.metrics.bootstrap import CI_METRICS, ci_columns
+
+    def number(row: dict, key: str) -> float:
+        value = row.get(key)
+        return float(value) if value not in (None, "") else float("nan")
 
     with open(path, newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r.get("level", "video") == "video"]
-    keys = ["log_loss", "roc_auc", "average_precision", "eer", "accuracy"]
-    out = ["  " + "name".ljust(26) + "".join(k.rjust(18) for k in keys)]
+    width = 22
+    out = ["  " + "name".ljust(26) + "".join(k.rjust(width) for k in CI_METRICS)]
     for row in rows:
-        cells = "".join(
-            f"{float(row[k]):>18.4f}" if row.get(k) not in (None, "", "NaN") else "NaN".rjust(18)
-            for k in keys
-        )
-        out.append("  " + str(row.get("name", "?")).ljust(26) + cells)
+        cells = []
+        for key in CI_METRICS:
+            value, low, high = (number(row, k) for k in (key, *ci_columns(key)))
+            text = "NaN" if value != value else f"{value:.3f}"
+            if value == value and low == low and high == high:
+                text += f" [{low:.2f}, {high:.2f}]"
+            cells.append(text.rjust(width))
+        out.append("  " + str(row.get("name", "?")).ljust(26) + "".join(cells))
+    out.append(f"  (95% stratified bootstrap intervals over videos in brackets; n = {_n(rows)})")
     return out
+
+
+def _n(rows: list[dict]) -> str:
+    counts = sorted({r.get("n", "?") for r in rows})
+    return ", ".join(counts) if counts else "0"
 
 
 def main(argv: list[str] | None = None) -> int:

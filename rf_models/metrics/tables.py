@@ -14,6 +14,7 @@ import numpy as np
 
 from rf_models.io_utils import atomic_write_text
 from rf_models.metrics.binary import binary_metrics
+from rf_models.metrics.bootstrap import bootstrap_intervals
 
 
 def video_and_frame_metrics(
@@ -22,8 +23,9 @@ def video_and_frame_metrics(
     frame_scores: Mapping[str, Sequence[float]] | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """One metrics row for the video level and, given ``frame_scores``, one for the frame
-    level (each frame carries its video's label).
+    """One metrics row for the video level, with 95% bootstrap intervals
+    (``<metric>_ci_low`` / ``_ci_high``, see ``bootstrap``), and, given ``frame_scores``, one
+    for the frame level (each frame carries its video's label; no intervals).
 
     Every labelled video must have a video score (a missing one is an error, never a silent
     drop); a video without frame scores (no face) adds no frames. Scores of unlabelled videos
@@ -37,13 +39,8 @@ def video_and_frame_metrics(
         )
     ids = sorted(video_labels)
     head = dict(context or {})
-    rows = [
-        {
-            **head,
-            "level": "video",
-            **binary_metrics([video_labels[v] for v in ids], [video_scores[v] for v in ids]),
-        }
-    ]
+    y, p = [video_labels[v] for v in ids], [video_scores[v] for v in ids]
+    rows = [{**head, "level": "video", **binary_metrics(y, p), **bootstrap_intervals(y, p)}]
     if frame_scores is not None:
         labels, scores = [np.zeros(0)], [np.zeros(0)]  # no labelled video: no frames, no crash
         for vid in ids:

@@ -25,6 +25,7 @@ from rf_models.data.manifest import STATUSES, USABLE
 from rf_models.infer.policy import SEED_POLICY_CONFIG
 from rf_models.io_utils import atomic_output_file
 from rf_models.metrics.binary import METRIC_KEYS, log_loss_clipped
+from rf_models.metrics.bootstrap import CI_METRICS, ci_columns
 from rf_models.report.inputs import (
     Scores,
     is_combiner,
@@ -397,7 +398,8 @@ def plot_score_histograms(
 
 
 def _metric_layout(df: pd.DataFrame) -> tuple[list[str], list[str]]:
-    lead = [c for c in df.columns if c not in METRIC_KEYS]
+    intervals = {c for m in CI_METRICS for c in ci_columns(m)}
+    lead = [c for c in df.columns if c not in METRIC_KEYS and c not in intervals]
     metrics = [c for c in METRIC_DISPLAY if c in df.columns]
     return lead, metrics
 
@@ -428,9 +430,19 @@ def _fmt(metric: str, value) -> str:
     return METRIC_DISPLAY[metric][1].format(value)
 
 
+def _fmt_ci(metric: str, rec: dict) -> str:
+    """The value, and its 95% bootstrap interval where the row has one."""
+    text = _fmt(metric, rec[metric])
+    low, high = (rec.get(c, math.nan) for c in ci_columns(metric))
+    if text == "n/a" or pd.isna(low) or pd.isna(high):
+        return text
+    return f"{text} [{_fmt(metric, low)}, {_fmt(metric, high)}]"
+
+
 def plot_metrics_table(metrics_csv: str | os.PathLike, out_png: str | os.PathLike) -> None:
-    """The metrics CSV as a table image; the best value per metric within each level (and
-    split) in bold on green; why a metric is undefined in numbered footnotes."""
+    """The metrics CSV as a table image, each value with its 95% bootstrap interval where the
+    CSV has one; the best value per metric within each level (and split) in bold on green;
+    why a metric is undefined in numbered footnotes."""
     df = read_metrics(metrics_csv)
     lead, metrics = _metric_layout(df)
     reasons = [r for r in dict.fromkeys(df["reason"]) if r]
@@ -442,7 +454,7 @@ def plot_metrics_table(metrics_csv: str | os.PathLike, out_png: str | os.PathLik
         lead_cells = ["" if pd.isna(rec[c]) else str(rec[c]) for c in lead if c != "reason"]
         if rec["reason"]:
             lead_cells[0] += f" [{reasons.index(rec['reason']) + 1}]"
-        cells.append(lead_cells + [_fmt(m, rec[m]) for m in metrics])
+        cells.append(lead_cells + [_fmt_ci(m, rec) for m in metrics])
     # column widths in inches from the longest text (about 0.1 in per character at 10 pt)
     widths = [
         0.35 + 0.1 * max(len(h), *(len(r[k]) for r in cells)) if cells else 0.35 + 0.1 * len(h)
@@ -502,7 +514,7 @@ def metrics_html_table(metrics_csv: str | os.PathLike) -> str:
         rec = dict(zip(df.columns, row, strict=True))
         cells = [html.escape("" if pd.isna(rec[c]) else str(rec[c])) for c in lead]
         for m in metrics:
-            text = html.escape(_fmt(m, rec[m]))
+            text = html.escape(_fmt_ci(m, rec))
             if text == "n/a" and rec["reason"]:
                 cells.append(f'<span title="{html.escape(rec["reason"])}">{text}</span>')
             elif (i, m) in best:

@@ -14,6 +14,7 @@ from rf_models.metrics import (
     write_metrics_csv,
     write_metrics_json,
 )
+from rf_models.metrics.bootstrap import bootstrap_intervals
 
 LABELS = {"a": 1, "b": 0, "c": 1}
 VIDEO = {"a": 0.9, "b": 0.2, "c": 0.4, "unlabelled": 0.7}
@@ -26,7 +27,10 @@ def test_video_and_frame_rows():
     assert list(rows[0])[:3] == ["model", "split", "level"]
     # Video level: videos a, b, c in sorted order; "unlabelled" is not counted.
     video = {k: v for k, v in rows[0].items() if k not in ("model", "split", "level")}
-    assert video == binary_metrics([1, 0, 1], [0.9, 0.2, 0.4])
+    assert video == {
+        **binary_metrics([1, 0, 1], [0.9, 0.2, 0.4]),
+        **bootstrap_intervals([1, 0, 1], [0.9, 0.2, 0.4]),
+    }
     # Frame level: a's 2 frames (FAKE), b's 3 (REAL), c has none.
     frame = {k: v for k, v in rows[1].items() if k not in ("model", "split", "level")}
     assert frame == binary_metrics([1, 1, 0, 0, 0], [0.8, 0.95, 0.1, 0.3, 0.6])

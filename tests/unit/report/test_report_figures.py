@@ -174,8 +174,11 @@ def test_metrics_html_table(metrics_csv, tmp_path):
     video = df[df["level"] == "video"]
     best_ll = video.loc[video["log_loss"].idxmin()]
     best_auc = video["roc_auc"].max()
-    assert f"<strong>{best_ll['log_loss']:.4f}</strong>" in text
-    assert f"<strong>{best_auc:.4f}</strong>" in text
+    # the best value in bold, followed by its 95% bootstrap interval
+    ll_ci = f"[{best_ll['log_loss_ci_low']:.4f}, {best_ll['log_loss_ci_high']:.4f}]"
+    assert f"<strong>{best_ll['log_loss']:.4f} {ll_ci}</strong>" in text
+    assert f"<strong>{best_auc:.4f} [" in text
+    assert "[" not in text.split("<tbody>")[0]  # no interval columns of their own
     # undefined metrics: "n/a" with the reason as a tooltip, and a reason column
     one = write_metrics_from_scores(tmp_path / "one.csv", make_scores(30, one_class=1))
     text = metrics_html_table(one)
