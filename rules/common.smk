@@ -1,5 +1,6 @@
 # Shared set-up: validated config, part names, paths and input functions.
 import os
+import re
 import sys
 
 from rf_models.config import part_names, split_parts, validate_config
@@ -20,6 +21,8 @@ LIST_KINDS = ["train_image", "val_image", "train_video", "val_video"]
 wildcard_constraints:
     part="[^/]+",
     split="[^/]+",
+    # only the configured models (their names are [A-Za-z0-9_.-]+, checked by the schema)
+    model="|".join(re.escape(m) for m in config["train"]["models"]) or "(?!)",
 
 
 def part_dir(part):
@@ -69,6 +72,11 @@ def split_manifests(kind):
 
 
 MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in config["train"]["models"]}
+
+
+def model_list(model, subset):
+    block = MODEL_BLOCKS[model]
+    return f"{RESULTS}/lists/{block['split']}/{subset}_{block['kind']}.txt"
 
 
 def trained_models():

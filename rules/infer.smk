@@ -1,41 +1,35 @@
 # Inference: predict_<model> on the ensemble split, the seed's ensemble, report figures, and
-# `predict`: a folder of new videos end to end into submission.csv (seed-facts sections 4, 7).
+# `predict`: a folder of new videos end to end into submission.csv (docs/reproduction.md §4, 7).
 
-for _model, _block in MODEL_BLOCKS.items():
-
-    rule:
-        name:
-            f"predict_{_model}"
-        input:
-            best=f"{RESULTS}/models/{_model}/best.pt",
-            config=f"{RESULTS}/models/{_model}/model_config.yaml",
-            manifests=[
-                f"{RESULTS}/manifests/{p}.tsv" for p in val_parts(ENSEMBLE_SPLIT)
-            ],
-            faces=[f"{RESULTS}/faces/{p}" for p in val_parts(ENSEMBLE_SPLIT)],
-        output:
-            f"{RESULTS}/predictions/{ENSEMBLE_SPLIT}/{_model}.npz",
-        log:
-            f"{LOGS}/predict/{_model}.log",
-        benchmark:
-            f"{BENCH}/predict/{_model}.tsv"
-        conda:
-            "envs/rf-workflow.yaml"
-        threads: 2
-        resources:
-            gpu=1,
-            mem_mb=lambda wc, attempt: 4000 * attempt,
-            runtime=lambda wc, attempt: 120 * attempt,
-        params:
-            model=_model,
-            block=_block,
-            crops=lambda wc, input: os.path.dirname(input.faces[0]),
-            ext=config["align"]["format"],
-            frame_stride=config["frames"]["stride"],
-            sampling=config["predict"],
-            device=config["train"]["device"],
-        script:
-            "../workflow_scripts/predict_split.py"
+rule predict_model:
+    input:
+        best=f"{RESULTS}/models/{{model}}/best.pt",
+        config=f"{RESULTS}/models/{{model}}/model_config.yaml",
+        manifests=[f"{RESULTS}/manifests/{p}.tsv" for p in val_parts(ENSEMBLE_SPLIT)],
+        faces=[f"{RESULTS}/faces/{p}" for p in val_parts(ENSEMBLE_SPLIT)],
+    output:
+        f"{RESULTS}/predictions/{ENSEMBLE_SPLIT}/{{model}}.npz",
+    log:
+        f"{LOGS}/predict/{{model}}.log",
+    benchmark:
+        f"{BENCH}/predict/{{model}}.tsv"
+    conda:
+        "envs/rf-workflow.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 120 * attempt,
+    params:
+        model="{model}",
+        block=lambda wc: MODEL_BLOCKS[wc.model],
+        crops=lambda wc, input: os.path.dirname(input.faces[0]),
+        ext=config["align"]["format"],
+        frame_stride=config["frames"]["stride"],
+        sampling=config["predict"],
+        device=config["train"]["device"],
+    script:
+        "../workflow_scripts/predict_split.py"
 
 
 rule ensemble:
