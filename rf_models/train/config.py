@@ -14,9 +14,11 @@ Input
     colour (RGB | BGR)        channel order fed to the network (BGR for xcep).
     mean, std (3 floats)      normalisation on the 0-1 scale, applied after pixel / 255.
 Optimisation
-    batch_size (int)          per process (per GPU).
-    gpus (int)                world size the seed trained with on the cluster; informational for
-                              the launcher (Slurm tasks), the loop uses the real world size.
+    batch_size (int)          per GPU of the seed (one micro-batch).
+    gpus (int)                the seed's world size G. Each iteration trains on G micro-batches
+                              of batch_size (the seed's global batch) whatever the number of
+                              processes W <= G: each process accumulates G / W of them (see
+                              rf_models.train.accumulation). The Slurm profile asks for G GPUs.
     base_lr, warmup_lr        lr rises linearly from base_lr to warmup_lr over warmup_iters,
     warmup_iters (1000)       then is warmup_lr * lr_gamma ** (number of lr_steps <= iteration).
     lr_steps (list[int]), lr_gamma (0.5)
@@ -24,16 +26,19 @@ Optimisation
     momentum (0.9), weight_decay (1e-4), nesterov (true)    SGD.
     class_weights ([1.8, 0.2])  cross-entropy weights for [REAL, FAKE].
     loss_world_size_division (true)
-                              true reproduces the seed: each rank's loss is also divided by the
-                              world size on top of DDP's gradient averaging, so the effective
-                              learning rate is the configured one divided by the number of
-                              processes. false gives the textbook DDP behaviour (a run on W
-                              processes with batch b matches one process with batch W * b).
+                              true reproduces the seed: its loss was also divided by its world
+                              size G on top of DDP's gradient averaging, so the effective learning
+                              rate is the configured one divided by G (on any number of
+                              processes). false: the configured rate applies to the mean
+                              gradient of the global batch.
     seed (0)                  sampler shuffle, model initialisation and per-sample augmentation.
 Data
     split (str)               the lists.splits entry it trains on (e.g. val_30-39, alldata).
-    aug (A | V)               A: image augmentation; V: clip augmentation (seed-facts section 6).
-    aug_min_scale (0.88)      Aug A: random resized crop area scale in [aug_min_scale ** 2, 1].
+    aug (A | V)               A: image augmentation; V: clip augmentation (docs/reproduction.md §6).
+    aug_min_scale (0.88)      the smallest training crop side as a fraction of the image's: Aug A
+                              crops an area scale in [aug_min_scale ** 2, 1]; Aug V jitters the
+                              shorter side in [input_size, input_size / aug_min_scale] (the
+                              seed: [224, 340], 224/340) before its crop. 1.0 keeps whole crops.
     aug_extra (false)         Aug V: add brightness/contrast and JPEG (the "bc_jc" variants).
     clip_frames (32)          frames per clip fed to a video model.
     sample_step (4)           a clip takes every sample_step-th frame of clip_frames * sample_step
@@ -48,6 +53,9 @@ Validation, checkpoints, logging
                               validations).
     log_every (100)           plain log line / metrics row period in iterations.
     val_batch_size (null)     validation batch per process; null = batch_size.
+    val_size (null)           video models: the side clips are validated at (shorter side, then
+                              centre crop); null = 256/224 of input_size, the seed's 256 for 224.
+                              Image models validate at input_size (plain resize).
     bn_momentum (null)        momentum of every BatchNorm layer; null keeps the architecture's
                               (0.01 in the seed's EfficientNets). Short demo runs use 0.1 so the
                               running statistics settle within a few hundred iterations.
@@ -57,11 +65,6 @@ Inference
                               scored 299 crops (xcep, b3, b1*, b0) and 256 crops (r34, trained
                               at 224, and SlowFast).
 Runtime
-    sampler_layout (contiguous | interleaved)
-                              contiguous: the seed's sampler, one contiguous slice of the shuffled
-                              index list per rank. interleaved: rank r of W takes block
-                              i * W + r at iteration i, so the global batch of an iteration does
-                              not depend on how it is split over processes.
     amp (true)                mixed precision (autocast + GradScaler); CUDA only.
     channels_last (true)      channels-last memory format; CUDA only.
     deterministic (false)     torch deterministic algorithms, no cuDNN autotuning.
@@ -121,10 +124,10 @@ class ModelConfig:
     ckpt_every: int = 0
     log_every: int = 100
     val_batch_size: int | None = None
+    val_size: int | None = None
     init: str | None = None
     flip_tta: bool = False
     infer_size: int | None = None
-    sampler_layout: str = "contiguous"
     amp: bool = True
     channels_last: bool = True
     deterministic: bool = False
@@ -217,7 +220,6 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "ckpt_every": (int,),
     "log_every": (int,),
     "flip_tta": (bool,),
-    "sampler_layout": (str,),
     "amp": (bool,),
     "channels_last": (bool,),
     "deterministic": (bool,),
@@ -241,7 +243,6 @@ def _check(cfg: ModelConfig) -> None:
         ("kind", ("image", "video")),
         ("colour", ("RGB", "BGR")),
         ("aug", ("A", "V")),
-        ("sampler_layout", ("contiguous", "interleaved")),
     ):
         if getattr(cfg, key) not in allowed:
             raise ConfigError(f"{key} must be one of {allowed}, found {getattr(cfg, key)!r}")
@@ -285,6 +286,10 @@ def _check(cfg: ModelConfig) -> None:
     size = cfg.infer_size
     if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
         raise ConfigError(f"infer_size must be null or an integer >= 1, found {cfg.infer_size!r}")
+    if cfg.val_size is not None and (
+        isinstance(cfg.val_size, bool) or not isinstance(cfg.val_size, int) or cfg.val_size < 1
+    ):
+        raise ConfigError(f"val_size must be null or an integer >= 1, found {cfg.val_size!r}")
     if cfg.val_batch_size is not None and (
         not isinstance(cfg.val_batch_size, int) or cfg.val_batch_size < 1
     ):
@@ -328,11 +333,47 @@ def training_block(block: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in block.items() if k not in INFERENCE_ONLY_KEYS}
 
 
-def resolve_model_block(config: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """The block of model ``name`` with ``train.overrides`` of its kind applied, checked in full.
+# Override-only keys: they rescale a block's own values instead of replacing them, so a
+# reduced run (the demo) keeps each model's schedule, learning rates and clips in proportion.
+SCALE_KEYS = ("schedule_scale", "lr_scale", "clip_frames_scale", "sample_step_scale")
 
-    ``config`` is the whole workflow configuration. Returns plain data (for rule params and
-    the per-model config file the training command reads).
+
+def scale_block(block: dict[str, Any], scales: Mapping[str, Any]) -> None:
+    """In place: ``schedule_scale`` multiplies max_iter, lr_steps and warmup_iters (rounded,
+    at least 1 iteration per run and step), ``lr_scale`` base_lr and warmup_lr, and
+    ``clip_frames_scale`` / ``sample_step_scale`` a video block's clip_frames / sample_step
+    (rounded, at least 1)."""
+    for key, value in scales.items():
+        if key not in SCALE_KEYS:
+            raise ConfigError(f"unknown scale {key!r}; expected one of {list(SCALE_KEYS)}")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not value > 0
+        ):
+            raise ConfigError(f"{key} must be a number > 0, found {value!r}")
+
+    def scaled(value: float, key: str) -> int:
+        return max(1, round(value * scales[key]))
+
+    if scales.get("schedule_scale") is not None:
+        block["max_iter"] = scaled(block["max_iter"], "schedule_scale")
+        block["lr_steps"] = [scaled(v, "schedule_scale") for v in block["lr_steps"]]
+        block["warmup_iters"] = round(block.get("warmup_iters", 1000) * scales["schedule_scale"])
+    if scales.get("lr_scale") is not None:
+        block["base_lr"] = block["base_lr"] * scales["lr_scale"]
+        block["warmup_lr"] = block["warmup_lr"] * scales["lr_scale"]
+    for key, default in (("clip_frames", 32), ("sample_step", 4)):
+        if scales.get(f"{key}_scale") is not None:
+            block[key] = scaled(block.get(key, default), f"{key}_scale")
+
+
+def resolve_model_block(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The block of model ``name`` with ``train.overrides`` applied, checked in full.
+
+    ``config`` is the whole workflow configuration. The overrides of the block's kind replace
+    its keys, then their ``schedule_scale`` / ``lr_scale`` rescale the result, and
+    ``train.overrides.splits`` renames its split (the demo maps the seed's splits onto its
+    own parts). Returns plain data (for rule params and the per-model config file the
+    training command reads).
     """
     models = config.get("models", {})
     if name not in models:
@@ -341,6 +382,17 @@ def resolve_model_block(config: Mapping[str, Any], name: str) -> dict[str, Any]:
         )
     block = dict(models[name])
     kind = block.get("kind")
-    overrides = config.get("train", {}).get("overrides", {}).get(kind, {})
+    all_overrides = config.get("train", {}).get("overrides", {})
+    overrides = dict(all_overrides.get(kind, {}))
+    scales = {key: overrides.pop(key) for key in SCALE_KEYS if key in overrides}
     block.update(overrides)
-    return ModelConfig.from_dict(name, block, source=f"config models.{name}").to_dict()
+    source = f"config models.{name}"
+    try:
+        scale_block(block, scales)
+    except KeyError as exc:
+        raise ConfigError(f"{source}: model {name!r}: missing required key {exc}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"config key train.overrides.{kind}: {exc}") from None
+    splits = all_overrides.get("splits", {})
+    block["split"] = splits.get(block.get("split"), block.get("split"))
+    return ModelConfig.from_dict(name, block, source=source).to_dict()

@@ -1,4 +1,4 @@
-"""Datasets over training lists in the seed's format (seed-facts section 5).
+"""Datasets over training lists in the seed's format (docs/reproduction.md §5).
 
 A list has one line per face tube::
 
@@ -32,7 +32,7 @@ from torch.utils.data import Dataset
 
 from rf_models.data.lists import ListLine, parse_list_line
 from rf_models.train.config import ModelConfig
-from rf_models.train.transforms import Transform, video_sizes
+from rf_models.train.transforms import Transform, video_eval_side
 
 
 class ListFormatError(ValueError):
@@ -321,5 +321,5 @@ def build_dataset(
         sample_step=cfg.sample_step,
         seed=cfg.seed,
         skip_bad=cfg.skip_bad,
-        eval_size=video_sizes(cfg.input_size)[2],
+        eval_size=video_eval_side(cfg),
     )

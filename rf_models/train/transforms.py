@@ -1,4 +1,4 @@
-"""Training and validation transforms (seed-facts section 6), built from a model config.
+"""Training and validation transforms (docs/reproduction.md §6), built from a model config.
 
 Every random choice is drawn from an explicit ``numpy.random.Generator`` that the dataset
 seeds per sample, never from a global stream, so a sample's augmentation depends only on
@@ -23,8 +23,8 @@ from rf_models.train.config import ModelConfig
 # Aug A reproduces albumentations/OpenCV (no antialiasing); Aug V reproduces PIL resizing.
 _IMAGE_ANTIALIAS = False
 _VIDEO_ANTIALIAS = True
-# Aug V's sizes at the seed's 224 input; demo sizes scale them by input_size / 224.
-_JITTER_MIN, _JITTER_MAX, _VIDEO_VAL = 224, 340, 256
+# Aug V validates at shorter side 256 for the seed's 224 input; other sizes scale it.
+_VIDEO_TRAIN, _VIDEO_VAL = 224, 256
 
 BRIGHTNESS_LIMIT = 0.25
 CONTRAST_LIMIT = 0.1
@@ -171,10 +171,19 @@ class ImageEvalTransform:
         return normalise(img, self.mean, self.std)
 
 
-def video_sizes(input_size: int) -> tuple[int, int, int]:
-    """(jitter min, jitter max, validation side) scaled from the seed's 224 input."""
-    f = input_size / 224
-    return input_size, int(round(_JITTER_MAX * f)), int(round(_VIDEO_VAL * f))
+def video_jitter(cfg: ModelConfig) -> tuple[int, int]:
+    """Aug V's range of the shorter side before the random crop of ``input_size``: up to
+    ``input_size / aug_min_scale``, so the crop keeps at least that fraction of the side (the
+    seed: 224 of [224, 340], aug_min_scale 224/340; 1.0 keeps the whole crop)."""
+    return cfg.input_size, int(round(cfg.input_size / cfg.aug_min_scale))
+
+
+def video_eval_side(cfg: ModelConfig) -> int:
+    """The side a video model validates at: ``val_size``, else 256/224 of the input size (the
+    seed validated at 256 for its 224 input). At the demo's 64-pixel input the last feature
+    maps are 2x2, where a larger side changes what the network sees: the demo validates, and
+    infers, at its training size."""
+    return cfg.val_size or int(round(_VIDEO_VAL * cfg.input_size / _VIDEO_TRAIN))
 
 
 def _shorter_side(h: int, w: int, side: int) -> tuple[int, int]:
@@ -184,13 +193,13 @@ def _shorter_side(h: int, w: int, side: int) -> tuple[int, int]:
 
 
 class ClipTrainTransform:
-    """Aug V, one draw for the whole clip: shorter side random in [224, 340] (scaled for demo
-    sizes), random crop of the input size, h-flip; with ``aug_extra`` also brightness /
-    contrast and JPEG. Returns ``(C, T, H, W)``."""
+    """Aug V, one draw for the whole clip: shorter side random in [224, 340]
+    (:func:`video_jitter`), random crop of the input size, h-flip; with ``aug_extra`` also
+    brightness / contrast and JPEG. Returns ``(C, T, H, W)``."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         self.size = cfg.input_size
-        self.jitter = video_sizes(cfg.input_size)[:2]
+        self.jitter = video_jitter(cfg)
         self.extra = cfg.aug_extra
         self.mean, self.std = cfg.mean, cfg.std
 
@@ -209,10 +218,10 @@ class ClipTrainTransform:
 
 
 class ClipEvalTransform:
-    """Validation for video models: shorter side 256 (scaled for demo sizes), centre crop."""
+    """Validation for video models: shorter side 256 (:func:`video_eval_side`), centre crop."""
 
     def __init__(self, cfg: ModelConfig) -> None:
-        self.side = video_sizes(cfg.input_size)[2]
+        self.side = video_eval_side(cfg)
         self.mean, self.std = cfg.mean, cfg.std
 
     def __call__(self, clip: torch.Tensor, rng: np.random.Generator | None = None) -> torch.Tensor:

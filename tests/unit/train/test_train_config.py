@@ -101,3 +101,51 @@ def test_load_model_config_errors(tmp_path):
         load_model_config(path, "b0")
     with pytest.raises(ConfigError, match="cannot read"):
         load_model_config(tmp_path / "absent.yaml", "b0")
+
+
+def _config(**train):
+    return {"models": yaml.safe_load(SEED_MODELS.read_text())["models"], "train": train}
+
+
+def test_overrides_scale_each_blocks_schedule_lr_and_clip():
+    from rf_models.train.config import resolve_model_block
+
+    overrides = {
+        "image": {"schedule_scale": 0.005, "lr_scale": 0.5, "input_size": 64},
+        "video": {"schedule_scale": 0.002, "clip_frames_scale": 0.25, "sample_step_scale": 0.5},
+        "splits": {"alldata": "demo_alldata", "val_30-39": "demo"},
+    }
+    resolved = {n: resolve_model_block(_config(overrides=overrides), n) for n in NAMES}
+    b1, b1long, r34 = resolved["b1"], resolved["b1long"], resolved["r34"]
+    assert (b1["max_iter"], b1["lr_steps"], b1["warmup_iters"]) == (300, [75, 125, 175, 225], 5)
+    assert (b1long["max_iter"], b1long["lr_steps"]) == (450, [100, 150, 200, 275])
+    assert (b1["base_lr"], b1["warmup_lr"]) == pytest.approx((0.005, 0.015))
+    assert (r34["max_iter"], r34["base_lr"], r34["input_size"]) == (150, 0.0005, 64)
+    assert [resolved[n]["split"] for n in ("b1", "b1short", "b1long")] == [
+        "demo",
+        "demo_alldata",
+        "demo_alldata",
+    ]
+    sf, sf16 = resolved["sf"], resolved["sf_16x8"]
+    assert (sf["clip_frames"], sf["sample_step"], sf16["clip_frames"], sf16["sample_step"]) == (
+        8,
+        2,
+        4,
+        4,
+    )
+    assert resolved["sf_alldata"]["max_iter"] == 120 and sf["max_iter"] == 110
+
+
+@pytest.mark.parametrize(
+    "scales, message",
+    [
+        ({"schedule_scale": 0}, "schedule_scale must be a number > 0"),
+        ({"lr_scale": "x"}, "lr_scale must be a number > 0"),
+        ({"clip_frames_scale": True}, "clip_frames_scale must be a number > 0"),
+    ],
+)
+def test_bad_scales_name_the_override(scales, message):
+    from rf_models.train.config import resolve_model_block
+
+    with pytest.raises(ConfigError, match=f"train.overrides.image: {message}"):
+        resolve_model_block(_config(overrides={"image": scales}), "b0")

@@ -13,7 +13,8 @@ from rf_models.train.transforms import (
     motion_blur_kernel,
     normalise,
     random_resized_crop_params,
-    video_sizes,
+    video_eval_side,
+    video_jitter,
 )
 
 
@@ -76,9 +77,14 @@ def test_motion_blur_kernel_and_constant_image():
     assert torch.equal(apply_kernel(flat, motion_blur_kernel(rng)), flat)
 
 
-def test_video_sizes_scale_from_224():
-    assert video_sizes(224) == (224, 340, 256)
-    assert video_sizes(112) == (112, 170, 128)
+def test_video_sizes_follow_the_seed_and_scale():
+    seed = tiny_video_cfg(input_size=224, aug_min_scale=224 / 340)
+    assert video_jitter(seed) == (224, 340) and video_eval_side(seed) == 256
+    small = seed.with_overrides(input_size=112)
+    assert video_jitter(small) == (112, 170) and video_eval_side(small) == 128
+    # val_size sets the validation side; aug_min_scale 1 keeps whole crops.
+    demo = seed.with_overrides(input_size=64, val_size=64, aug_min_scale=1.0)
+    assert video_jitter(demo) == (64, 64) and video_eval_side(demo) == 64
 
 
 def test_clip_train_uses_one_draw_for_every_frame():
