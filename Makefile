@@ -33,11 +33,13 @@ demo: install
 	@$(BIN)/python -m rf_models.summary $(DEMO_DIR)/results
 	@echo "  report: $(DEMO_DIR)/report.html"
 
-test: install
+# Lint first: seconds, and CI (.ci/run) runs exactly this target.
+test: lint
 	$(BIN)/pytest -q -ra
 
 lint: install
 	$(BIN)/ruff check rf_models tests workflow_scripts benchmarks
+	$(BIN)/ruff format --check rf_models tests workflow_scripts benchmarks
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
 

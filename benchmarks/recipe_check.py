@@ -40,7 +40,7 @@ def main() -> int:
     p.add_argument("--split", default="demo", help="the lists (of --results) to train on")
     p.add_argument("--models", nargs="*", default=None, help="default: train.models")
     p.add_argument("--iterations", type=int, default=20)
-    p.add_argument("--micro-batches", type=int, default=None, help="default: gpus on CUDA, 1 on CPU")
+    p.add_argument("--micro-batches", type=int, default=None, help="default: gpus; CPU: 1")
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=None, help="torch threads on CPU")
     args = p.parse_args()

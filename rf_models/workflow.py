@@ -8,19 +8,25 @@ import os
 import sys
 from collections.abc import Iterator
 
+LOG_FORMAT = "%(asctime)s {rank}%(levelname)s %(name)s: %(message)s"
 
-@contextlib.contextmanager
-def rule_logging(log_path: str | os.PathLike | None) -> Iterator[logging.Logger]:
+
+def configure_logging(log_path: str | os.PathLike | None = None, rank: int | None = None) -> None:
+    """INFO and up to stderr (and to ``log_path``, truncated), one format for every job;
+    ``rank`` tags each line of a multi-process training job."""
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_path:
         os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
         handlers.append(logging.FileHandler(log_path, mode="w"))
+    tag = "" if rank is None else f"[rank {rank}] "
     logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        handlers=handlers,
-        force=True,
+        level=logging.INFO, format=LOG_FORMAT.format(rank=tag), handlers=handlers, force=True
     )
+
+
+@contextlib.contextmanager
+def rule_logging(log_path: str | os.PathLike | None) -> Iterator[logging.Logger]:
+    configure_logging(log_path)
     logger = logging.getLogger("rf_models")
     if os.environ.get("SLURM_JOB_ID"):
         logger.info("running in Slurm job %s", os.environ["SLURM_JOB_ID"])

@@ -3,10 +3,13 @@ import os
 import re
 import sys
 
-from rf_models.config import part_names, split_parts, validate_config
+from snakemake.logging import logger
+
+from rf_models.config import part_names, split_parts, split_problem, validate_config
 from rf_models.train.config import resolve_model_block, training_block
 from rf_models.data.dfdc import part_signature
 from rf_models.paths import DETECTOR_WEIGHTS
+from rf_models.report.registry import FIGURE_NAMES, FIGURES
 
 config.update(validate_config(config))
 
@@ -73,6 +76,19 @@ def split_manifests(kind):
 
 MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in config["train"]["models"]}
 
+# Subset runs: a split that `parts` cannot form, and the models and ensemble that need it, are
+# left out of `all` with a warning; asking for their outputs fails with the reason.
+ABSENT_SPLITS = {
+    s: why for s in config["lists"]["splits"] if (why := split_problem(config, s))
+}
+TRAINED = [m for m, b in MODEL_BLOCKS.items() if b["split"] not in ABSENT_SPLITS]
+ENSEMBLE_SPLIT = config["ensemble"]["split"]
+for _split, _why in ABSENT_SPLITS.items():
+    _needs = [m for m, b in MODEL_BLOCKS.items() if b["split"] == _split]
+    _needs += ["the ensemble"] if _split == ENSEMBLE_SPLIT else []
+    _also = f"; left out with it: {', '.join(_needs)}" if _needs else ""
+    logger.warning(f"split {_split} is left out: {_why}{_also}")
+
 
 def model_list(model, subset):
     block = MODEL_BLOCKS[model]
@@ -80,7 +96,7 @@ def model_list(model, subset):
 
 
 def trained_models():
-    return [f"{RESULTS}/models/{m}/best.pt" for m in MODEL_BLOCKS]
+    return [f"{RESULTS}/models/{m}/best.pt" for m in TRAINED]
 
 
 def split_faces(split):
@@ -88,28 +104,25 @@ def split_faces(split):
     return [f"{RESULTS}/faces/{p}" for p in sorted(set(train) | set(val))]
 
 
-ENSEMBLE_SPLIT = config["ensemble"]["split"]
-FIGURES = [
-    "roc",
-    "reliability",
-    "score_histograms",
-    "metrics_table",
-    "combiners",
-    "training_curves",
-    "manifest_summary",
-]
+def ensemble_inputs(kind):
+    """Manifests or face folders of the ensemble split's val parts (an input function, so an
+    absent split fails only when its outputs are asked for)."""
 
+    def inputs(wildcards):
+        val = split_parts(config, ENSEMBLE_SPLIT)[1]
+        return [
+            f"{RESULTS}/{kind}/{p}{'.tsv' if kind == 'manifests' else ''}" for p in val
+        ]
 
-def val_parts(split):
-    return split_parts(config, split)[1]
+    return inputs
 
 
 def ensemble_outputs():
-    if not MODEL_BLOCKS:
+    if not TRAINED or ENSEMBLE_SPLIT in ABSENT_SPLITS:
         return []
     return [
         f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/scores.csv",
-        *expand(f"{RESULTS}/report/{{figure}}.png", figure=FIGURES),
+        *expand(f"{RESULTS}/report/{{figure}}.png", figure=FIGURE_NAMES),
     ]
 
 
@@ -121,8 +134,8 @@ def predict_inputs(wildcards):
     if config["demo"]["build"]:
         checkpoints.build_demo_data.get()
     return {
-        "checkpoints": [f"{RESULTS}/models/{m}/best.pt" for m in MODEL_BLOCKS],
-        "configs": [f"{RESULTS}/models/{m}/model_config.yaml" for m in MODEL_BLOCKS],
+        "checkpoints": [f"{RESULTS}/models/{m}/best.pt" for m in TRAINED],
+        "configs": [f"{RESULTS}/models/{m}/model_config.yaml" for m in TRAINED],
         "weights": DETECT_WEIGHTS,
         "onnx": rules.export_detector.output.onnx,
     }

@@ -1,12 +1,13 @@
 # Inference: predict_<model> on the ensemble split, the seed's ensemble, report figures, and
 # `predict`: a folder of new videos end to end into submission.csv (docs/reproduction.md §4, 7).
 
+
 rule predict_model:
     input:
         best=f"{RESULTS}/models/{{model}}/best.pt",
         config=f"{RESULTS}/models/{{model}}/model_config.yaml",
-        manifests=[f"{RESULTS}/manifests/{p}.tsv" for p in val_parts(ENSEMBLE_SPLIT)],
-        faces=[f"{RESULTS}/faces/{p}" for p in val_parts(ENSEMBLE_SPLIT)],
+        manifests=ensemble_inputs("manifests"),
+        faces=ensemble_inputs("faces"),
     output:
         f"{RESULTS}/predictions/{ENSEMBLE_SPLIT}/{{model}}.npz",
     log:
@@ -37,9 +38,9 @@ rule ensemble:
         predictions=expand(
             f"{RESULTS}/predictions/{{split}}/{{model}}.npz",
             split=ENSEMBLE_SPLIT,
-            model=MODEL_BLOCKS,
+            model=TRAINED,
         ),
-        manifests=[f"{RESULTS}/manifests/{p}.tsv" for p in val_parts(ENSEMBLE_SPLIT)],
+        manifests=ensemble_inputs("manifests"),
     output:
         scores=f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/scores.csv",
         metrics=f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/metrics.csv",
@@ -55,7 +56,7 @@ rule ensemble:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=30,
     params:
-        models=list(MODEL_BLOCKS),
+        models=TRAINED,
         policy=config["ensemble"]["policy"],
         combiners=config["ensemble"]["combiners"],
         primary=config["ensemble"]["primary"],
@@ -67,22 +68,16 @@ rule report_figures:
     input:
         scores=rules.ensemble.output.scores,
         metrics=rules.ensemble.output.metrics,
-        train_metrics=expand(
-            f"{RESULTS}/models/{{model}}/metrics.csv", model=MODEL_BLOCKS
-        ),
+        train_metrics=expand(f"{RESULTS}/models/{{model}}/metrics.csv", model=TRAINED),
         manifests=expand(f"{RESULTS}/manifests/{{part}}.tsv", part=PARTS),
     output:
         **{
-            figure: report(
-                f"{RESULTS}/report/{figure}.png",
-                caption=f"report/{figure}.rst",
-                category=(
-                    "Results"
-                    if figure not in ("training_curves", "manifest_summary")
-                    else "Training and data"
-                ),
+            f.name: report(
+                f"{RESULTS}/report/{f.name}.png",
+                caption=f"report/{f.name}.rst",
+                category=f.category,
             )
-            for figure in FIGURES
+            for f in FIGURES
         },
     log:
         f"{LOGS}/report_figures.log",
@@ -94,7 +89,7 @@ rule report_figures:
         mem_mb=2000,
         runtime=10,
     params:
-        models=list(MODEL_BLOCKS),
+        models=TRAINED,
     script:
         "../workflow_scripts/report_figures.py"
 
@@ -119,8 +114,8 @@ rule predict_videos:
     params:
         folder=config["predict_dir"],
         videos=lambda wc: part_signature(config["predict_dir"]),
-        models=list(MODEL_BLOCKS),
-        blocks=MODEL_BLOCKS,
+        models=TRAINED,
+        blocks={m: MODEL_BLOCKS[m] for m in TRAINED},
         policy=config["ensemble"]["policy"],
         sampling=config["predict"],
         detect=config["detect"],

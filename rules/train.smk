@@ -25,7 +25,9 @@ rule train_model:
         train_list=lambda wc: model_list(wc.model, "train"),
         val_list=lambda wc: model_list(wc.model, "val"),
         faces=lambda wc: split_faces(MODEL_BLOCKS[wc.model]["split"]),
-        init=lambda wc: [MODEL_BLOCKS[wc.model]["init"]] if MODEL_BLOCKS[wc.model]["init"] else [],
+        init=lambda wc: (
+            [MODEL_BLOCKS[wc.model]["init"]] if MODEL_BLOCKS[wc.model]["init"] else []
+        ),
     output:
         best=f"{RESULTS}/models/{{model}}/best.pt",
         metrics=f"{RESULTS}/models/{{model}}/metrics.csv",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rf_models.data.layout import crop_name
 from rf_models.data.manifest import ManifestRow, read_manifest
 from rf_models.io_utils import atomic_write_text
 
@@ -72,8 +73,9 @@ def tube_lines(row: ManifestRow, stride: int, frame_stride: int, ext: str) -> li
     if not row.usable or row.num_faces < 1 or row.label is None:
         return []
     count = len(range(1, row.n_frames + 1, stride))
+    pattern = f"{row.part}/{row.video_id}/{{}}"
     return [
-        ListLine(f"{row.part}/{row.video_id}/frame%d_face{k}.{ext}", 1, stride, count, row.label)
+        ListLine(pattern.format(crop_name("%d", k, ext)), 1, stride, count, row.label)
         for k in range(1, row.num_faces + 1)
     ]
 

@@ -27,6 +27,7 @@ from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from rf_models.config import validate_section
 from rf_models.infer.policy import EnsemblePolicy, ensemble_video
 from rf_models.io_utils import atomic_write_text
 
@@ -151,12 +152,8 @@ class Combiner(ABC):
 class MeanCombiner(Combiner):
     name = "mean"
 
-    def __init__(self, default_score: float = 0.5) -> None:
-        if not 0.0 <= default_score <= 1.0:
-            raise ValueError(
-                f"mean combiner: default_score must be in [0, 1], found {default_score}"
-            )
-        self.default_score = float(default_score)
+    def __init__(self, default_score: float) -> None:
+        self.default_score = float(default_score)  # the policy's, for a video no model scored
 
     def predict(self, table: ScoreTable) -> np.ndarray:
         values = table.values
@@ -180,8 +177,8 @@ class PolicyCombiner(Combiner):
 
     name = "seed_policy"
 
-    def __init__(self, policy: EnsemblePolicy | None = None) -> None:
-        self.policy = EnsemblePolicy.seed() if policy is None else policy
+    def __init__(self, policy: EnsemblePolicy) -> None:
+        self.policy = policy
 
     def predict(self, table: ScoreTable) -> np.ndarray:
         return np.array(
@@ -214,12 +211,6 @@ class StackingCombiner(Combiner):
         logit_eps: float = 1e-6,
         max_iter: int = 1000,
     ) -> None:
-        if not (isinstance(cv_folds, int) and cv_folds >= 2):
-            raise ValueError(f"stacking: cv_folds must be an integer >= 2, found {cv_folds!r}")
-        if not C > 0:
-            raise ValueError(f"stacking: C must be > 0, found {C!r}")
-        if not 0 < logit_eps < 0.5:
-            raise ValueError(f"stacking: logit_eps must be in (0, 0.5), found {logit_eps!r}")
         self.cv_folds, self.C, self.seed = cv_folds, float(C), int(seed)
         self.logit_eps, self.max_iter = float(logit_eps), int(max_iter)
         self.models_: tuple[str, ...] | None = None
@@ -416,45 +407,23 @@ class CalibratedCombiner(Combiner):
         )
 
 
-_COMMON_KEYS = {"calibration", "cv_folds", "seed"}
-_OWN_KEYS = {
-    "seed_policy": {"policy"},
-    "mean": {"default_score"},
-    "stacking": {"C", "logit_eps", "max_iter"},
-}
-
-
-def make_combiner(name: str, cfg: Mapping[str, Any] | None = None) -> Combiner:
-    """Build a combiner by name (one of :data:`COMBINERS`) from its config mapping.
-
-    Keys: ``calibration`` ("none" or "temperature", default "none"), ``cv_folds`` (5) and
-    ``seed`` (0) for every combiner; ``policy`` (an ensemble policy mapping, default the
-    seed's) for seed_policy; ``default_score`` (0.5) for mean; ``C`` (1.0), ``logit_eps``
-    (1e-6), ``max_iter`` (1000) for stacking.
-    """
-    if name not in COMBINERS:
-        raise ValueError(f"expected a combiner among {COMBINERS}, found {name!r}")
-    cfg = dict(cfg or {})
-    unknown = sorted(set(cfg) - _COMMON_KEYS - _OWN_KEYS[name])
-    if unknown:
-        allowed = sorted(_COMMON_KEYS | _OWN_KEYS[name])
-        raise ValueError(
-            f"combiner {name!r}: expected config keys among {allowed}, found {unknown}"
-        )
-    calibration = cfg.pop("calibration", "none")
-    if calibration not in CALIBRATIONS:
-        raise ValueError(
-            f"combiner {name!r}: calibration must be one of {CALIBRATIONS}, found {calibration!r}"
-        )
-    cv_folds, seed = cfg.pop("cv_folds", 5), cfg.pop("seed", 0)
-    if name == "seed_policy":
-        base: Combiner = PolicyCombiner(EnsemblePolicy.from_config(cfg.get("policy")))
-    elif name == "mean":
-        base = MeanCombiner(**cfg)
+def make_combiner(
+    cfg: Mapping[str, Any], policy: EnsemblePolicy, where: str = "ensemble.combiners"
+) -> Combiner:
+    """Build a combiner from its config mapping (schema: definitions.combiner): ``type``
+    seed_policy, mean or stacking, ``calibration`` none or temperature, ``cv_folds`` and
+    ``seed`` for the fitted ones, ``C`` / ``logit_eps`` / ``max_iter`` for stacking. The seed's
+    policy (``policy``) drives seed_policy and gives mean its score for unscored videos."""
+    c = validate_section(cfg, "combiner", where)
+    if c["type"] == "seed_policy":
+        base: Combiner = PolicyCombiner(policy)
+    elif c["type"] == "mean":
+        base = MeanCombiner(policy.default_score)
     else:
-        base = StackingCombiner(cv_folds=cv_folds, seed=seed, **cfg)
-    if calibration == "temperature":
-        return CalibratedCombiner(base, cv_folds=cv_folds, seed=seed)
+        own = {k: c[k] for k in ("C", "logit_eps", "max_iter") if k in c}
+        base = StackingCombiner(cv_folds=c["cv_folds"], seed=c["seed"], **own)
+    if c["calibration"] == "temperature":
+        return CalibratedCombiner(base, cv_folds=c["cv_folds"], seed=c["seed"])
     return base
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from scipy.special import expit
 
+from rf_models.config import ConfigError
 from rf_models.data.manifest import ManifestRow
 from rf_models.infer.combiners import (
     CalibratedCombiner,
@@ -116,36 +117,19 @@ _NO_PRED = Predictions(model="", kind="image", faces={}, frames={}, skipped={})
 
 def _combiner_specs(
     combiners_cfg: Mapping[str, Any] | None, policy: EnsemblePolicy
-) -> dict[str, tuple[str, dict[str, Any]]]:
-    """column name -> (combiner type, make_combiner config). A key names the column; its
-    ``type`` (default: the key) picks the combiner, so one type can appear twice."""
-    if combiners_cfg is None:
-        return {}
-    if not isinstance(combiners_cfg, Mapping):
-        raise ValueError(f"ensemble.combiners: expected a mapping, found {combiners_cfg!r}")
+) -> dict[str, Combiner]:
+    """column name -> its combiner, built (and so checked) before any work. The seed_policy
+    column is always there; a variant of it needs a name of its own."""
     specs = {}
-    for key, cfg in combiners_cfg.items():
-        cfg = {} if cfg is None else cfg
-        if not isinstance(cfg, Mapping):
-            raise ValueError(f"ensemble.combiners.{key}: expected a mapping, found {cfg!r}")
-        cfg = dict(cfg)
-        kind = cfg.pop("type", key)
+    for key, cfg in (combiners_cfg or {}).items():
+        where = f"ensemble.combiners.{key}"
         if key == SEED_COLUMN:
-            if (
-                kind == SEED_COLUMN
-                and set(cfg) <= {"calibration"}
-                and (cfg.get("calibration", "none") == "none")
-            ):
-                continue  # the seed_policy column is always there
-            raise ValueError(
-                f"ensemble.combiners.{key}: the {SEED_COLUMN!r} column is the seed's policy from "
+            raise ConfigError(
+                f"config key {where}: the {SEED_COLUMN!r} column is the seed's policy from "
                 "ensemble.policy; give a variant its own name, e.g. "
                 "seed_policy_temperature: {type: seed_policy, calibration: temperature}"
             )
-        if kind == "seed_policy" and "policy" not in cfg:
-            cfg["policy"] = policy.to_config()
-        make_combiner(kind, cfg)  # check the config before any work
-        specs[str(key)] = (kind, cfg)
+        specs[str(key)] = make_combiner(cfg, policy, where)
     return specs
 
 
@@ -196,7 +180,7 @@ def _cell(value: Any) -> Any:
 def run_ensemble(
     predictions: Mapping[str, str | os.PathLike | None],
     manifests: Sequence[str | os.PathLike],
-    policy_cfg: Mapping[str, Any] | None,
+    policy_cfg: Mapping[str, Any],
     combiners_cfg: Mapping[str, Any] | None,
     out_dir: str | os.PathLike,
     *,
@@ -206,11 +190,11 @@ def run_ensemble(
 
     ``predictions`` maps model name -> predictions file; a policy model that is absent (or
     None) is a missing model: the policy renormalises over the others. ``policy_cfg`` is the
-    ``ensemble.policy`` mapping (seed defaults for absent keys), ``combiners_cfg`` the
+    ``ensemble.policy`` mapping (complete: config.yaml has the seed's), ``combiners_cfg`` the
     ``ensemble.combiners`` mapping. Returns a summary (counts, missing models, skipped
     combiners, the ``primary`` column's video-level metrics).
     """
-    policy = EnsemblePolicy.from_config(policy_cfg or {}, "ensemble.policy")
+    policy = EnsemblePolicy.from_config(policy_cfg, "ensemble.policy")
     specs = _combiner_specs(combiners_cfg, policy)
     if primary != SEED_COLUMN and primary not in specs:
         raise ValueError(
@@ -246,8 +230,7 @@ def run_ensemble(
     columns: dict[str, np.ndarray] = {SEED_COLUMN: np.array([details[v].score for v in ids])}
     fitted: dict[str, Combiner] = {SEED_COLUMN: PolicyCombiner(policy)}
     skipped_combiners: dict[str, str] = {}
-    for key, (kind, cfg) in specs.items():
-        combiner = make_combiner(kind, cfg)
+    for key, combiner in specs.items():
         try:
             columns[key] = _run_combiner(combiner, table, y, default)
         except ValueError as err:

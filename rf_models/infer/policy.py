@@ -1,7 +1,8 @@
 """The seed's ensemble policy (docs/reproduction.md §7) as data-driven, pure functions.
 
 Every threshold, model list, group and weight lives in an :class:`EnsemblePolicy` built from a
-config mapping; :data:`SEED_POLICY_CONFIG` holds the seed's values. Scores are P(FAKE) (1 = FAKE)
+config mapping checked by the schema (definitions.policy); the seed's values are config.yaml's
+ensemble.policy. Scores are P(FAKE) (1 = FAKE)
 and logits are 2-way with the FAKE class at index 1.
 
 "More than 70%" is tested as ``count / n > majority`` rather than ``count > majority * n``: the
@@ -11,89 +12,60 @@ rational number always rounds to the same float, so exact boundaries never pass.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 from scipy.special import expit
 
+from rf_models.config import ConfigError, validate_section
+
 FAKE_INDEX = 1
 INPUT_KINDS = ("frames", "clip")
-
-SEED_POLICY_CONFIG: dict[str, Any] = {
-    # Image models, per face: every ceil(n / max_frames)-th sampled frame, truncated to a
-    # multiple of group_size, logits averaged per group of consecutive frames, then the
-    # majority rule on the groups' P(FAKE).
-    "frame_rule": {"max_frames": 35, "group_size": 5, "high": 0.85, "low": 0.15, "majority": 0.7},
-    # Across a video's faces: max if max > max_above; max if all > all_above;
-    # min if all < all_below; else mean.
-    "face_rule": {"max_above": 0.9, "all_above": 0.6, "all_below": 0.4},
-    # After the face rule: s >= high or s <= low becomes (s - 0.5) * factor + 0.5.
-    "shrink": {"models": ["b3", "r34"], "high": 0.98, "low": 0.02, "factor": 0.96},
-    # input "clip": one (2,) logit pair per face; "frames": (n_frames, 2) logits per face.
-    "groups": {
-        "video": {
-            "input": "clip",
-            "weight": 0.4,
-            "models": {"sf": 10, "sf_noaug": 8, "sf_16x8": 4, "sf_alldata": 8},
-        },
-        "image": {
-            "input": "frames",
-            "weight": 0.6,
-            "models": {
-                "xcep": 10,
-                "b3": 6,
-                "r34": 4,
-                "b1": 10,
-                "b1long": 8,
-                "b1short": 8,
-                "b0": 7,
-            },
-        },
-    },
-    # Within a group: weighted mean of the scores > high if more than majority of them are;
-    # else of those < low likewise; else of all.
-    "group_rule": {"high": 0.8, "low": 0.2, "majority": 0.7},
-    # Models whose logits the predictor averages with those of the mirrored input.
-    "hflip_tta_models": ["xcep", "b1", "b0", "r34"],
-    # Score of a video with no face, no scoring model or a failure.
-    "default_score": 0.5,
-}
 
 
 @dataclass(frozen=True)
 class FrameRule:
-    max_frames: int = 35
-    group_size: int = 5
-    high: float = 0.85
-    low: float = 0.15
-    majority: float = 0.7
+    """Image models, per face: every ceil(n / max_frames)-th sampled frame, cut to a multiple
+    of group_size, logits averaged per group, then the majority rule on the groups."""
+
+    max_frames: int
+    group_size: int
+    high: float
+    low: float
+    majority: float
 
 
 @dataclass(frozen=True)
 class FaceRule:
-    max_above: float = 0.9
-    all_above: float = 0.6
-    all_below: float = 0.4
+    """Across a video's faces: max if max > max_above or all > all_above; min if all <
+    all_below; else mean."""
+
+    max_above: float
+    all_above: float
+    all_below: float
 
 
 @dataclass(frozen=True)
 class ShrinkRule:
-    models: tuple[str, ...] = ("b3", "r34")
-    high: float = 0.98
-    low: float = 0.02
-    factor: float = 0.96
+    """For these models, a video score >= high or <= low becomes (s - 0.5) * factor + 0.5."""
+
+    models: tuple[str, ...]
+    high: float
+    low: float
+    factor: float
 
 
 @dataclass(frozen=True)
 class GroupRule:
-    high: float = 0.8
-    low: float = 0.2
-    majority: float = 0.7
+    """Within a group: weighted mean of the scores > high if more than ``majority`` of them
+    are, else of those < low likewise, else of all."""
+
+    high: float
+    low: float
+    majority: float
 
 
 @dataclass(frozen=True)
@@ -117,8 +89,7 @@ class EnsemblePolicy:
     shrink: ShrinkRule
     groups: tuple[ModelGroup, ...]
     group_rule: GroupRule
-    hflip_tta_models: tuple[str, ...]
-    default_score: float
+    default_score: float  # a video with no face, no scoring model or a failure
     _group_of: dict[str, ModelGroup] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -126,15 +97,11 @@ class EnsemblePolicy:
 
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any] | None = None, source: str = "ensemble policy config"
+        cls, config: Mapping[str, Any], where: str = "ensemble.policy"
     ) -> EnsemblePolicy:
-        """Build a policy; absent sections or keys take the seed's values (``groups`` is
-        replaced as a whole when given). ``source`` names the file in error messages."""
-        return _parse_policy({} if config is None else config, source)
-
-    @classmethod
-    def seed(cls) -> EnsemblePolicy:
-        return cls.from_config(SEED_POLICY_CONFIG, "SEED_POLICY_CONFIG")
+        """Build a policy from a complete mapping (the seed's is config.yaml's
+        ensemble.policy), checked against the schema; ``where`` names it in errors."""
+        return _parse_policy(config, where)
 
     def to_config(self) -> dict[str, Any]:
         """The plain mapping :meth:`from_config` reads back to an equal policy."""
@@ -163,7 +130,6 @@ class EnsemblePolicy:
                 for g in self.groups
             },
             "group_rule": {"high": gr.high, "low": gr.low, "majority": gr.majority},
-            "hflip_tta_models": list(self.hflip_tta_models),
             "default_score": self.default_score,
         }
 
@@ -181,136 +147,40 @@ class EnsemblePolicy:
             ) from None
 
 
-def _fail(source: str, key: str, expected: str, found: Any) -> ValueError:
-    return ValueError(f"{source}: {key} must be {expected}, found {found!r}")
-
-
-def _number(value: Any, source: str, key: str, lo: float, hi: float, *, lo_open=False) -> float:
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > lo if lo_open else value >= lo) and value <= hi
-    if not ok:
-        bracket = "(" if lo_open else "["
-        raise _fail(source, key, f"a number in {bracket}{lo}, {hi}]", value)
-    return float(value)
-
-
-def _positive_int(value: Any, source: str, key: str) -> int:
-    if not isinstance(value, Integral) or isinstance(value, bool) or value < 1:
-        raise _fail(source, key, "an integer >= 1", value)
-    return int(value)
-
-
-def _section(config: Mapping[str, Any], name: str, source: str) -> dict[str, Any]:
-    """The seed's section ``name`` overlaid with the config's keys, unknown keys refused."""
-    merged = copy.deepcopy(SEED_POLICY_CONFIG[name])
-    given = config.get(name, {})
-    if not isinstance(given, Mapping):
-        raise _fail(source, name, "a mapping", given)
-    unknown = sorted(set(given) - set(merged))
-    if unknown:
-        raise _fail(source, name, f"a mapping with keys among {sorted(merged)}", unknown)
-    merged.update(given)
-    return merged
-
-
-def _low_high(sec: Mapping[str, Any], source: str, name: str) -> tuple[float, float]:
-    low = _number(sec["low"], source, f"{name}.low", 0.0, 1.0)
-    high = _number(sec["high"], source, f"{name}.high", 0.0, 1.0)
-    if not low < high:
-        raise _fail(source, f"{name}.low", f"below {name}.high ({high})", low)
-    return low, high
-
-
-def _model_names(value: Any, source: str, key: str, known: Mapping[str, Any]) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise _fail(source, key, "a list of model names", value)
-    unknown = [m for m in value if m not in known]
-    if unknown:
-        raise _fail(source, key, f"models among the groups' {list(known)}", unknown)
-    return tuple(value)
-
-
-def _parse_groups(value: Any, source: str) -> tuple[ModelGroup, ...]:
-    if not isinstance(value, Mapping) or not value:
-        raise _fail(source, "groups", "a non-empty mapping of group name to group", value)
+def _parse_policy(config: Any, where: str) -> EnsemblePolicy:
+    """The schema checks types and ranges; what it cannot say is checked here."""
+    c = validate_section(config, "policy", where)
+    for name in ("frame_rule", "group_rule", "shrink"):
+        if not c[name]["low"] < c[name]["high"]:
+            raise ConfigError(
+                f"config key {where}.{name}.low: must be below {name}.high "
+                f"({c[name]['high']}), found {c[name]['low']}"
+            )
     groups, seen = [], {}
-    for name, spec in value.items():
-        key = f"groups.{name}"
-        if not isinstance(spec, Mapping) or set(spec) != {"input", "weight", "models"}:
-            raise _fail(source, key, "a mapping with exactly input, weight and models", spec)
-        if spec["input"] not in INPUT_KINDS:
-            raise _fail(source, f"{key}.input", f"one of {INPUT_KINDS}", spec["input"])
-        weight = _number(spec["weight"], source, f"{key}.weight", 0.0, math.inf, lo_open=True)
-        models = spec["models"]
-        if not isinstance(models, Mapping) or not models:
-            raise _fail(source, f"{key}.models", "a non-empty mapping of model to weight", models)
-        members = []
-        for model, w in models.items():
-            if not isinstance(model, str) or not model:
-                raise _fail(source, f"{key}.models", "keys that are model names", model)
+    for name, spec in c["groups"].items():
+        for model in spec["models"]:
             if model in seen:
-                raise _fail(source, f"{key}.models.{model}", f"only in {seen[model]}", name)
-            seen[model] = key
-            mw = _number(w, source, f"{key}.models.{model}", 0.0, math.inf, lo_open=True)
-            members.append((model, mw))
-        groups.append(ModelGroup(str(name), spec["input"], weight, tuple(members)))
-    return tuple(groups)
-
-
-def _parse_policy(config: Mapping[str, Any], source: str) -> EnsemblePolicy:
-    if not isinstance(config, Mapping):
-        raise _fail(source, "the ensemble policy", "a mapping", config)
-    unknown = sorted(set(config) - set(SEED_POLICY_CONFIG))
+                raise ConfigError(
+                    f"config key {where}.groups.{name}.models.{model}: the model is already "
+                    f"in group {seen[model]!r}; a model belongs to one group"
+                )
+            seen[model] = name
+        members = tuple((m, float(w)) for m, w in spec["models"].items())
+        groups.append(ModelGroup(str(name), spec["input"], float(spec["weight"]), members))
+    unknown = [m for m in c["shrink"]["models"] if m not in seen]
     if unknown:
-        raise _fail(
-            source, "the ensemble policy", f"keys among {list(SEED_POLICY_CONFIG)}", unknown
+        raise ConfigError(
+            f"config key {where}.shrink.models: {unknown} are in no group; expected models "
+            f"among {list(seen)}"
         )
-
-    fr = _section(config, "frame_rule", source)
-    fr_low, fr_high = _low_high(fr, source, "frame_rule")
-    frame_rule = FrameRule(
-        max_frames=_positive_int(fr["max_frames"], source, "frame_rule.max_frames"),
-        group_size=_positive_int(fr["group_size"], source, "frame_rule.group_size"),
-        high=fr_high,
-        low=fr_low,
-        majority=_number(fr["majority"], source, "frame_rule.majority", 0.0, 1.0),
-    )
-    fa = _section(config, "face_rule", source)
-    face_rule = FaceRule(**{k: _number(fa[k], source, f"face_rule.{k}", 0.0, 1.0) for k in fa})
-    gr = _section(config, "group_rule", source)
-    gr_low, gr_high = _low_high(gr, source, "group_rule")
-    group_rule = GroupRule(
-        high=gr_high,
-        low=gr_low,
-        majority=_number(gr["majority"], source, "group_rule.majority", 0.0, 1.0),
-    )
-    groups = _parse_groups(config.get("groups", SEED_POLICY_CONFIG["groups"]), source)
-    known = {m: g for g in groups for m, _ in g.models}
-
-    sh = _section(config, "shrink", source)
-    sh_low, sh_high = _low_high(sh, source, "shrink")
-    shrink_rule = ShrinkRule(
-        models=_model_names(sh["models"], source, "shrink.models", known),
-        high=sh_high,
-        low=sh_low,
-        factor=_number(sh["factor"], source, "shrink.factor", 0.0, 1.0, lo_open=True),
-    )
-    tta = config.get("hflip_tta_models", SEED_POLICY_CONFIG["hflip_tta_models"])
+    sh = c["shrink"]
     return EnsemblePolicy(
-        frame_rule=frame_rule,
-        face_rule=face_rule,
-        shrink=shrink_rule,
-        groups=groups,
-        group_rule=group_rule,
-        hflip_tta_models=_model_names(tta, source, "hflip_tta_models", known),
-        default_score=_number(
-            config.get("default_score", SEED_POLICY_CONFIG["default_score"]),
-            source,
-            "default_score",
-            0.0,
-            1.0,
-        ),
+        frame_rule=FrameRule(**c["frame_rule"]),
+        face_rule=FaceRule(**c["face_rule"]),
+        shrink=ShrinkRule(tuple(sh["models"]), sh["high"], sh["low"], sh["factor"]),
+        groups=tuple(groups),
+        group_rule=GroupRule(**c["group_rule"]),
+        default_score=float(c["default_score"]),
     )
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from rf_models.data.layout import crop_name
 from rf_models.data.manifest import ManifestRow, read_manifest
 from rf_models.infer.sampling import MAX_FRAMES, sample_frames
 from rf_models.infer.scoring import (
@@ -89,7 +90,7 @@ def read_manifests(manifests: Sequence[str | os.PathLike]) -> list[ManifestRow]:
 
 
 def crop_path(root: Path, row: ManifestRow, frame: int, face: int, ext: str) -> Path:
-    return root / row.part / row.video_id / f"frame{frame}_face{face}.{ext}"
+    return root / row.part / row.video_id / crop_name(frame, face, ext)
 
 
 def _load_video(

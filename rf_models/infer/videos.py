@@ -26,6 +26,8 @@ from typing import Any, Protocol
 import av
 import numpy as np
 
+from rf_models.data.manifest import STATUSES as MANIFEST_STATUSES
+from rf_models.data.manifest import USABLE
 from rf_models.detect.backends import RetinaFaceDetector
 from rf_models.detect.run import BatchDetector, detect_frames
 from rf_models.infer.policy import EnsemblePolicy, ensemble_details
@@ -47,16 +49,9 @@ log = logging.getLogger(__name__)
 MAX_FRAMES = 160
 MAX_FACES = 2
 # Statuses whose score came from the models; every other status carries the default score.
-SCORED = ("ok", "partial")
-STATUSES = SCORED + (
-    "no_face",
-    "no_score",
-    "unreadable",
-    "empty_file",
-    "missing",
-    "model_error",
-    "error",
-)
+SCORED = USABLE
+# A video's decode and face statuses are the preprocessing manifest's; scoring adds its own.
+STATUSES = MANIFEST_STATUSES + ("no_score", "model_error", "error")
 _KIND_INPUT = {"image": "frames", "video": "clip"}
 
 Crops = Sequence[np.ndarray]

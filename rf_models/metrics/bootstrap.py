@@ -13,7 +13,6 @@ import math
 from typing import Any
 
 import numpy as np
-
 from scipy.stats import rankdata
 
 from rf_models.metrics.binary import LOG_LOSS_EPS, _inputs

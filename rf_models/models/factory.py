@@ -25,7 +25,8 @@ def create_model(
 
     ``init`` is a local file (ImageNet / Kinetics weights in their published layout, or a seed
     checkpoint) loaded into every layer but a classifier of a different shape; None leaves the
-    random initialisation, with every residual branch starting at zero. Nothing is ever downloaded. ``kwargs`` override the registry's
+    random initialisation, with every residual branch starting at zero. Nothing is ever
+    downloaded. ``kwargs`` override the registry's
     defaults for the builder (e.g. ``drop_rate`` or ``seed_padding`` for the EfficientNets,
     ``alpha`` / ``beta`` / ``tau`` / ``dropout`` for SlowFast).
     """

@@ -28,14 +28,15 @@ def _per_unit(rgb: RGB) -> RGB:
 
 _NORMALISATIONS = {
     "imagenet": Normalisation(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)),
-    # Xception sees BGR; equal channels make the order irrelevant here.
-    "xception": Normalisation(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    # Xception (Inception-style scaling to [-1, 1]); equal channels: the order is irrelevant.
+    "inception": Normalisation(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
     "kinetics": Normalisation(mean=_per_unit(KINETICS_MEAN_255), std=_per_unit(KINETICS_STD_255)),
 }
 
 
 def normalisation_constants(name: str) -> Normalisation:
-    """``imagenet`` (EfficientNets, ResNet-34), ``xception`` or ``kinetics`` (SlowFast)."""
+    """``imagenet`` (EfficientNets, ResNet-34), ``inception`` (Xception) or ``kinetics``
+    (SlowFast)."""
     try:
         return _NORMALISATIONS[name]
     except (KeyError, TypeError):

@@ -20,6 +20,7 @@ import pandas as pd
 from rf_models.data.manifest import read_manifest, status_counts
 from rf_models.infer.combiners import COMBINERS
 from rf_models.metrics.binary import METRIC_KEYS
+from rf_models.train.curves import COLUMNS as TRAIN_COLUMNS
 
 # Columns of scores.csv that describe a video rather than score it.
 SCORE_META_COLUMNS = frozenset(
@@ -32,18 +33,6 @@ SEED_COLUMN = "seed_policy"
 NAME_COLUMNS = ("name", "model", "combiner", "scorer", "column")
 KIND_COLUMNS = ("type", "kind")
 REQUIRED_METRICS = ("level", "n", "n_fake", "n_real", "log_loss", "roc_auc")
-# The columns rf_models.train.curves writes (importing it would load torch for a report; a
-# test checks the two agree).
-TRAIN_COLUMNS = (
-    "iteration",
-    "lr",
-    "train_loss",
-    "val_loss",
-    "val_auc",
-    "val_logloss",
-    "skipped_train",
-    "skipped_val",
-)
 
 
 def _need_file(path: str | os.PathLike, what: str) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import cv2
 
+from rf_models.data.layout import crop_name, encode_params
 from rf_models.data.manifest import ManifestRow, read_manifest, write_manifest
 from rf_models.io_utils import atomic_output_dir
 from rf_models.track.tracks import TracksFormatError, VideoTracks
@@ -16,10 +17,6 @@ from rf_models.track.tracks_io import read_tracks_json
 from rf_models.video.decode import FrameReader, VideoError
 
 log = logging.getLogger(__name__)
-
-
-def crop_name(frame: int, face: int, ext: str) -> str:
-    return f"frame{frame}_face{face}.{ext}"
 
 
 def crop_plan(tracks: VideoTracks) -> dict[int, dict[tuple[int, int, int], list[tuple[int, int]]]]:
@@ -44,9 +41,7 @@ def align_video(
     faces = sum(1 for face in tracks.faces if face.crop_size > 0)
     if faces == 0:
         return row.with_status("no_face", "every tube lies outside the frame", num_faces=0)
-    params = (
-        [cv2.IMWRITE_JPEG_QUALITY, quality] if ext == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
-    )
+    params = encode_params(ext, quality)
     video_dir = out_dir / row.video_id
     video_dir.mkdir(parents=True, exist_ok=True)
     done = set()

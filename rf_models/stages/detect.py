@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from rf_models.data.layout import frame_name
 from rf_models.data.manifest import read_manifest
 from rf_models.detect.run import detect_frames
 from rf_models.detect.txt_io import format_detections_txt
@@ -76,7 +77,7 @@ def detect_part(
             )
             try:
                 for index, boxes in results:
-                    (video_out / f"frame{index}.txt").write_text(format_detections_txt(boxes))
+                    (video_out / frame_name(index, "txt")).write_text(format_detections_txt(boxes))
             except ValueError as err:
                 # track_faces records the video as unreadable: one bad video never fails a part
                 log.error("%s/%s: detection failed: %s", row.part, row.video, err)

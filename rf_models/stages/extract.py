@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from rf_models.data.dfdc import VideoEntry, part_entries
+from rf_models.data.layout import encode_params, frame_name
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.detect.postprocess import resize_factor
 from rf_models.io_utils import atomic_output_dir
@@ -23,30 +24,14 @@ log = logging.getLogger(__name__)
 class FrameOptions:
     stride: int = 1  # keep every stride-th frame (1 = every frame, as the seed)
     format: str = "jpg"  # jpg | png
-    quality: int = 85  # JPEG quality (PNG: compression level 0-9 is derived)
+    quality: int = 85  # JPEG quality (PNG is written losslessly)
     scale: str = "detect"  # detect: shrink to the detector's input size; full: keep size
-
-    def __post_init__(self) -> None:
-        if self.stride < 1:
-            raise ValueError(f"frames.stride must be >= 1, found {self.stride}")
-        if self.format not in ("jpg", "png"):
-            raise ValueError(f"frames.format must be jpg or png, found {self.format!r}")
-        if self.scale not in ("detect", "full"):
-            raise ValueError(f"frames.scale must be detect or full, found {self.scale!r}")
-
-    def encode_params(self) -> list[int]:
-        if self.format == "jpg":
-            return [cv2.IMWRITE_JPEG_QUALITY, int(self.quality)]
-        return [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    # values checked by the config schema (frames.*)
 
     def frame_scale(self, height: int, width: int) -> float:
         if self.scale == "full":
             return 1.0
         return resize_factor(height, width)
-
-
-def frame_name(index: int, ext: str) -> str:
-    return f"frame{index}.{ext}"
 
 
 def resize_for_detection(image: np.ndarray, factor: float) -> np.ndarray:
@@ -83,7 +68,7 @@ def extract_video(entry: VideoEntry, out_dir: Path, opts: FrameOptions) -> Manif
         info = reader.info
         factor = opts.frame_scale(info.height, info.width)
         video_dir.mkdir(parents=True, exist_ok=True)
-        params = opts.encode_params()
+        params = encode_params(opts.format, opts.quality)
         for index, image in reader:
             if (index - 1) % opts.stride:
                 continue

@@ -13,6 +13,7 @@ import sys
 from rf_models.train.config import load_model_config
 from rf_models.train.distributed import detect_launch
 from rf_models.train.loop import train_model
+from rf_models.workflow import configure_logging
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -33,11 +34,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     rank = detect_launch().rank
-    logging.basicConfig(
-        level=logging.INFO,
-        format=f"%(asctime)s [rank {rank}] %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(rank=rank)
     cfg = load_model_config(args.config, args.model, args.section)
     result = train_model(
         cfg,

@@ -103,9 +103,7 @@ def check_recipe(
     lines = Path(val_list).read_text().splitlines()
     small_val = out / "val_probe.txt"
     small_val.write_text("\n".join(lines[:2]) + "\n")
-    plan = plan_steps(
-        cfg.gpus, 1, 0, cfg.batch_size, cfg.loss_world_size_division, micro_batches
-    )
+    plan = plan_steps(cfg.gpus, 1, 0, cfg.batch_size, cfg.loss_world_size_division, micro_batches)
 
     torch.manual_seed(cfg.seed)  # the loop builds the model after the same seeding
     initial = build_model(cfg.arch, num_classes=2)

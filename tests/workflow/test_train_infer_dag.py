@@ -10,17 +10,8 @@ import numpy as np
 
 from rf_models.data.manifest import read_manifest
 from rf_models.infer.submission import read_submission
+from rf_models.report.registry import FIGURE_NAMES
 from tests.conftest import run_snakemake
-
-FIGURES = [
-    "roc",
-    "reliability",
-    "score_histograms",
-    "metrics_table",
-    "combiners",
-    "training_curves",
-    "manifest_summary",
-]
 
 
 def results(run) -> Path:
@@ -76,5 +67,5 @@ def test_report_html_has_every_figure(demo_run):
         ["--configfile", str(demo_run["configfile"]), "--report", str(report)], demo_run["workdir"]
     )
     html = report.read_text(errors="replace")
-    for figure in FIGURES:
+    for figure in FIGURE_NAMES:
         assert re.search(rf"{figure}\.png", html), figure

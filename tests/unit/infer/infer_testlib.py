@@ -12,8 +12,6 @@ from rf_models.train.checkpoint import FORMAT, save_checkpoint
 from rf_models.train.config import ModelConfig
 from rf_models.train.model import build_model, register_arch
 
-IMAGENET = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
-
 
 class Tiny2d(nn.Module):
     """Asymmetric kernels and a spatial readout: mirrored or colour-swapped input changes the
@@ -54,11 +52,19 @@ def block(kind: str = "image", **overrides: Any) -> dict[str, Any]:
         "arch": "infer_tiny2d" if kind == "image" else "infer_tiny3d",
         "input_size": 24,
         "colour": "RGB",
-        **IMAGENET,
+        "normalisation": "imagenet",
         "batch_size": 4,
         "gpus": 1,
         "base_lr": 0.01,
         "warmup_lr": 0.01,
+        "warmup_iters": 0,
+        "lr_gamma": 0.5,
+        "momentum": 0.9,
+        "weight_decay": 0.0001,
+        "nesterov": True,
+        "class_weights": [1.8, 0.2],
+        "loss_world_size_division": True,
+        "aug_min_scale": 0.88,
         "lr_steps": [],
         "max_iter": 1,
         "split": "demo",

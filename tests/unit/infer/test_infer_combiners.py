@@ -9,6 +9,7 @@ import pytest
 from scipy.special import expit
 from sklearn.metrics import log_loss, roc_auc_score
 
+from rf_models.config import ConfigError
 from rf_models.infer.combiners import (
     CalibratedCombiner,
     MeanCombiner,
@@ -22,6 +23,9 @@ from rf_models.infer.combiners import (
     save_combiner,
 )
 from rf_models.infer.policy import EnsemblePolicy
+from tests.seed_config import policy_config
+
+SEED = EnsemblePolicy.from_config(policy_config())
 
 
 def synthetic(n: int = 200, seed: int = 0) -> tuple[ScoreTable, np.ndarray]:
@@ -75,10 +79,8 @@ def test_mean_combiner_averages_available_scores():
         np.array([[0.2, 0.4, np.nan], [np.nan, np.nan, np.nan], [0.9, 0.6, 0.3]]),
     )
     # v1: (0.2+0.4)/2 = 0.3; v2: no score -> 0.5; v3: (0.9+0.6+0.3)/3 = 0.6
-    np.testing.assert_allclose(MeanCombiner().predict(t), [0.3, 0.5, 0.6])
+    np.testing.assert_allclose(MeanCombiner(0.5).predict(t), [0.3, 0.5, 0.6])
     np.testing.assert_allclose(MeanCombiner(0.2).fit(t, [0, 1, 1]).predict(t)[1], 0.2)
-    with pytest.raises(ValueError, match="default_score"):
-        MeanCombiner(1.5)
 
 
 def test_policy_combiner_applies_the_seed_policy_per_row():
@@ -95,10 +97,10 @@ def test_policy_combiner_applies_the_seed_policy_per_row():
     )
     # v1: 5 of 7 image models > 0.8 -> (9 + 5.1 + 3.8 + 9 + 6.56)/38 = 33.46/38 (image only)
     # v2: xcep alone, 0.1 < 0.2 -> 0.1
-    np.testing.assert_allclose(PolicyCombiner().predict(t), [33.46 / 38, 0.1])
+    np.testing.assert_allclose(PolicyCombiner(SEED).predict(t), [33.46 / 38, 0.1])
     unknown = ScoreTable(("v1",), ("resnet",), np.array([[0.5]]))
     with pytest.raises(ValueError, match="expected a model of"):
-        PolicyCombiner().predict(unknown)
+        PolicyCombiner(SEED).predict(unknown)
 
 
 # --- stacking -------------------------------------------------------------------------------
@@ -152,8 +154,6 @@ def test_stacking_refuses_bad_fits():
         StackingCombiner().fit(t, y * 2)
     with pytest.raises(ValueError, match="before fit"):
         StackingCombiner().predict(t)
-    with pytest.raises(ValueError, match="cv_folds"):
-        StackingCombiner(cv_folds=1)
     bad = StackingCombiner().fit(t, y).to_json()
     bad["coef"] = bad["coef"][:2]
     with pytest.raises(ValueError, match="coefficients"):
@@ -205,8 +205,10 @@ def test_temperature_refuses_bad_inputs():
 def test_calibrated_combiner_from_config_and_json(tmp_path):
     p, y = overconfident(n=600)
     t = ScoreTable(tuple(f"v{i}" for i in range(600)), ("xcep",), p[:, None])
-    plain = make_combiner("mean")
-    calibrated = make_combiner("mean", {"calibration": "temperature", "cv_folds": 4, "seed": 2})
+    plain = make_combiner({"type": "mean"}, SEED)
+    calibrated = make_combiner(
+        {"type": "mean", "calibration": "temperature", "cv_folds": 4, "seed": 2}, SEED
+    )
     assert isinstance(calibrated, CalibratedCombiner) and calibrated.name == "mean+temperature"
     oof = calibrated.fit_predict(t, y)
     assert log_loss(y, oof) < log_loss(y, plain.fit_predict(t, y)) - 0.1
@@ -218,20 +220,33 @@ def test_calibrated_combiner_from_config_and_json(tmp_path):
     assert [f.name for f in tmp_path.iterdir()] == ["combiner.json"]
 
 
-def test_make_combiner_by_name():
-    assert isinstance(make_combiner("mean", {"default_score": 0.4}), MeanCombiner)
-    policy = {"default_score": 0.3}
-    seed = make_combiner("seed_policy", {"policy": policy})
-    assert seed.policy == EnsemblePolicy.from_config(policy)
+def test_make_combiner_by_type():
+    policy = EnsemblePolicy.from_config(policy_config(default_score=0.3))
+    mean = make_combiner({"type": "mean"}, policy)
+    assert isinstance(mean, MeanCombiner) and mean.default_score == 0.3
+    seed = make_combiner({"type": "seed_policy"}, policy)
+    assert seed.policy == policy
     assert combiner_from_json(seed.to_json()).policy == seed.policy
-    stack = make_combiner("stacking", {"C": 0.5, "cv_folds": 3, "seed": 7})
-    assert (stack.C, stack.cv_folds, stack.seed) == (0.5, 3, 7)
-    with pytest.raises(ValueError, match="expected a combiner among"):
-        make_combiner("median")
-    with pytest.raises(ValueError, match="config keys among"):
-        make_combiner("mean", {"C": 1.0})
-    with pytest.raises(ValueError, match="calibration must be one of"):
-        make_combiner("stacking", {"calibration": "platt"})
+    stack = make_combiner({"type": "stacking", "C": 0.5, "cv_folds": 3, "seed": 7}, policy)
+    assert (stack.C, stack.cv_folds, stack.seed, stack.max_iter) == (0.5, 3, 7, 1000)
+
+
+@pytest.mark.parametrize(
+    "cfg, words",
+    [
+        ({"type": "median"}, "ensemble.combiners.x.type: 'median' is not one of"),
+        ({}, "ensemble.combiners.x: 'type' is a required property"),
+        ({"type": "mean", "C": 1.0}, "ensemble.combiners.x: {'type': 'mean', 'C': 1.0} should not"),
+        ({"type": "stacking", "calibration": "platt"}, "calibration: 'platt' is not one of"),
+        ({"type": "stacking", "cv_folds": 1}, "cv_folds: 1 is less than the minimum of 2"),
+        ({"type": "stacking", "logit_eps": 0.5}, "logit_eps: 0.5 is greater than or equal"),
+        ({"type": "mean", "policy": {}}, "ensemble.combiners.x.policy: unknown key"),
+    ],
+)
+def test_make_combiner_refuses_bad_configs_naming_the_key(cfg, words):
+    with pytest.raises(ConfigError) as err:
+        make_combiner(cfg, SEED, "ensemble.combiners.x")
+    assert words in str(err.value)
 
 
 def test_load_combiner_refuses_bad_files(tmp_path):

@@ -8,18 +8,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rf_models.config import ConfigError
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.infer.combiners import ScoreTable, StackingCombiner
 from rf_models.infer.ensemble_stage import load_combiners, run_ensemble
-from rf_models.infer.policy import SEED_POLICY_CONFIG, EnsemblePolicy, ensemble_scores
+from rf_models.infer.policy import EnsemblePolicy, ensemble_scores
 from rf_models.infer.predict_split import FORMAT, read_predictions
+from tests.seed_config import policy_config
 
 PART = "part_5"
 COMBINERS = {
-    "mean": {},
-    "stacking": {"cv_folds": 3, "calibration": "none"},
+    "mean": {"type": "mean"},
+    "stacking": {"type": "stacking", "cv_folds": 3, "calibration": "none"},
     "stacking_t": {"type": "stacking", "cv_folds": 3, "calibration": "temperature"},
 }
+SEED_POLICY = policy_config()
 
 
 def write_pred(path, model, kind, faces, skipped=()):
@@ -101,7 +104,7 @@ def run(data, **kwargs):
     args = dict(
         predictions=data["preds"],
         manifests=data["manifests"],
-        policy_cfg=SEED_POLICY_CONFIG,
+        policy_cfg=SEED_POLICY,
         combiners_cfg=COMBINERS,
         out_dir=data["out"],
     )
@@ -128,7 +131,9 @@ def test_outputs_and_seed_policy(data):
     assert len(scores) == 28
     # the seed policy column is the policy applied to the raw predictions
     per_model = {m: read_predictions(p) for m, p in data["preds"].items()}
-    expected = ensemble_scores(per_model, EnsemblePolicy.seed(), list(scores.index))
+    expected = ensemble_scores(
+        per_model, EnsemblePolicy.from_config(SEED_POLICY), list(scores.index)
+    )
     np.testing.assert_allclose(scores["seed_policy"], [expected[v] for v in scores.index])
     assert summary["videos"] == 28 and summary["labelled"] == 27 and summary["scored"] == 26
     assert summary["default_score"] == 2
@@ -255,7 +260,7 @@ def test_primary_combiner_metrics(data):
 
 
 def test_no_combiners_only_the_seed_policy(data):
-    summary = run(data, combiners_cfg=None, policy_cfg=None)
+    summary = run(data, combiners_cfg=None)
     assert summary["combiners"] == ["seed_policy"]
     assert set(load_combiners(data["out"] / "combiners.json")) == {"seed_policy"}
 
@@ -292,32 +297,29 @@ def test_predicted_video_not_in_manifests(data, tmp_path):
 @pytest.mark.parametrize(
     "combiners, match",
     [
-        ({"seed_policy": {"calibration": "temperature"}}, "give a variant its own name"),
-        ({"stack": {}}, "expected a combiner among"),
-        ({"mean": {"C": 1.0}}, "expected config keys among"),
-        ({"mean": []}, "expected a mapping"),
+        ({"seed_policy": {"type": "seed_policy"}}, "give a variant its own name"),
+        ({"stack": {"type": "stack"}}, "combiners.stack.type: 'stack' is not one of"),
+        ({"mean": {"type": "mean", "C": 1.0}}, "combiners.mean: {'type': 'mean', 'C': 1.0}"),
+        ({"mean": []}, "combiners.mean: [] is not of type 'object'"),
     ],
 )
 def test_bad_combiner_config(data, combiners, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ConfigError) as err:
         run(data, combiners_cfg=combiners)
+    assert match in str(err.value)
 
 
 def test_bad_primary_and_policy(data):
     with pytest.raises(ValueError, match="ensemble.primary"):
         run(data, primary="median")
     with pytest.raises(ValueError, match="ensemble.policy"):
-        run(data, policy_cfg={"face_rule": {"max_above": 2}})
+        run(data, policy_cfg=policy_config(face_rule={"max_above": 2}))
     # no file is written for a configuration error
     assert not data["out"].exists()
 
 
-def test_seed_policy_entry_without_calibration_is_the_seed_column(data):
+def test_a_calibrated_seed_policy_is_a_column_of_its_own(data):
     summary = run(
-        data,
-        combiners_cfg={
-            "seed_policy": {},
-            "seed_t": {"type": "seed_policy", "calibration": "temperature"},
-        },
+        data, combiners_cfg={"seed_t": {"type": "seed_policy", "calibration": "temperature"}}
     )
     assert summary["combiners"] == ["seed_policy", "seed_t"]

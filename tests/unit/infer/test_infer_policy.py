@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
+from rf_models.config import ConfigError
 from rf_models.infer.policy import (
-    SEED_POLICY_CONFIG,
     EnsemblePolicy,
     combine_faces,
     ensemble_details,
@@ -26,8 +26,9 @@ from rf_models.infer.policy import (
     shrink,
     video_face_score,
 )
+from tests.seed_config import policy_config
 
-SEED = EnsemblePolicy.seed()
+SEED = EnsemblePolicy.from_config(policy_config())
 
 
 def lg(p: float) -> float:
@@ -50,26 +51,25 @@ def const_frames(p: float, n: int = 35) -> np.ndarray:
 
 def custom_group_policy(n_models: int, **extra) -> EnsemblePolicy:
     """One group of ``n_models`` equally weighted image models m0, m1, ..."""
-    cfg = {
-        "groups": {
+    cfg = policy_config(
+        groups={
             "only": {
                 "input": "frames",
                 "weight": 1.0,
                 "models": {f"m{i}": 1 for i in range(n_models)},
             }
         },
-        "shrink": {"models": []},
-        "hflip_tta_models": [],
+        shrink={"models": []},
         **extra,
-    }
-    return EnsemblePolicy.from_config(cfg, source="test.yaml")
+    )
+    return EnsemblePolicy.from_config(cfg, "test.yaml")
 
 
 # --- config ------------------------------------------------------------------------------
 
 
-def test_seed_config_holds_the_seed_values():
-    c = SEED_POLICY_CONFIG
+def test_config_yaml_holds_the_seed_values():
+    c = policy_config()
     assert c["frame_rule"] == {
         "max_frames": 35,
         "group_size": 5,
@@ -98,18 +98,14 @@ def test_seed_config_holds_the_seed_values():
     }
     assert c["group_rule"] == {"high": 0.8, "low": 0.2, "majority": 0.7}
     assert c["default_score"] == 0.5
-    json.dumps(c)  # plain data, ready for config.yaml
+    json.dumps(c)
 
 
-def test_from_config_defaults_round_trip_and_no_mutation():
-    before = copy.deepcopy(SEED_POLICY_CONFIG)
-    assert EnsemblePolicy.from_config(None) == SEED
-    assert EnsemblePolicy.from_config({}) == SEED
+def test_from_config_round_trip_and_no_mutation():
+    cfg = policy_config()
+    before = copy.deepcopy(cfg)
     assert EnsemblePolicy.from_config(SEED.to_config()) == SEED
-    partial = EnsemblePolicy.from_config({"frame_rule": {"max_frames": 50}})
-    assert partial.frame_rule.max_frames == 50
-    assert partial.frame_rule.group_size == 5 and partial.frame_rule.high == 0.85
-    assert SEED_POLICY_CONFIG == before
+    assert cfg == before
     assert SEED.models == (
         "sf",
         "sf_noaug",
@@ -129,50 +125,58 @@ def test_from_config_defaults_round_trip_and_no_mutation():
 @pytest.mark.parametrize(
     "cfg, words",
     [
-        ({"thresholds": {}}, "keys among"),
-        ({"frame_rule": {"max_frame": 35}}, "frame_rule"),
-        ({"frame_rule": {"high": 1.5}}, "frame_rule.high"),
-        ({"frame_rule": {"low": 0.9}}, "frame_rule.low"),
-        ({"frame_rule": {"max_frames": 0}}, "frame_rule.max_frames"),
-        ({"frame_rule": {"group_size": 2.5}}, "frame_rule.group_size"),
-        ({"frame_rule": {"group_size": True}}, "frame_rule.group_size"),
-        ({"face_rule": {"max_above": "0.9"}}, "face_rule.max_above"),
-        ({"group_rule": {"majority": float("nan")}}, "group_rule.majority"),
-        ({"shrink": {"models": ["b4"]}}, "shrink.models"),
-        ({"shrink": {"models": "b3"}}, "shrink.models"),
-        ({"shrink": {"factor": 0}}, "shrink.factor"),
-        ({"hflip_tta_models": ["xception"]}, "hflip_tta_models"),
-        ({"default_score": -0.1}, "default_score"),
-        ({"groups": {}}, "groups"),
-        ({"groups": {"g": {"input": "frames", "weight": 1}}}, "groups.g"),
-        ({"groups": {"g": {"input": "audio", "weight": 1, "models": {"a": 1}}}}, "groups.g.input"),
-        ({"groups": {"g": {"input": "clip", "weight": 0, "models": {"a": 1}}}}, "groups.g.weight"),
-        ({"groups": {"g": {"input": "clip", "weight": 1, "models": {"a": -1}}}}, "groups.g.models"),
+        ({**policy_config(), "thresholds": {}}, "ensemble.policy.thresholds: unknown key"),
+        (policy_config(frame_rule={"max_frame": 35}), "frame_rule.max_frame: unknown key"),
+        ({**policy_config(), "face_rule": None}, "ensemble.policy.face_rule: None is not"),
+        ({k: v for k, v in policy_config().items() if k != "shrink"}, "'shrink' is a required"),
+        (policy_config(frame_rule={"high": 1.5}), "frame_rule.high: 1.5 is greater than"),
+        (policy_config(frame_rule={"low": 0.9}), "frame_rule.low: must be below"),
+        (policy_config(frame_rule={"max_frames": 0}), "frame_rule.max_frames: 0 is less than"),
+        (policy_config(frame_rule={"group_size": 2.5}), "frame_rule.group_size: 2.5 is not"),
+        (policy_config(frame_rule={"group_size": True}), "frame_rule.group_size: True is not"),
+        (policy_config(face_rule={"max_above": "0.9"}), "face_rule.max_above: '0.9' is not"),
+        (policy_config(shrink={"models": ["b4"]}), "shrink.models: ['b4'] are in no group"),
+        (policy_config(shrink={"models": "b3"}), "shrink.models: 'b3' is not of type 'array'"),
+        (policy_config(shrink={"factor": 0}), "shrink.factor: 0 is less than or equal"),
+        (policy_config(default_score=-0.1), "default_score: -0.1 is less than"),
+        (policy_config(groups={}), "groups: {} should be non-empty"),
+        (policy_config(groups={"g": {"input": "frames", "weight": 1}}), "'models' is a required"),
         (
-            {
-                "groups": {
+            policy_config(groups={"g": {"input": "audio", "weight": 1, "models": {"a": 1}}}),
+            "groups.g.input: 'audio' is not one of",
+        ),
+        (
+            policy_config(groups={"g": {"input": "clip", "weight": 0, "models": {"a": 1}}}),
+            "groups.g.weight: 0 is less than or equal",
+        ),
+        (
+            policy_config(groups={"g": {"input": "clip", "weight": 1, "models": {"a": -1}}}),
+            "groups.g.models.a: -1 is less than or equal",
+        ),
+        (
+            policy_config(
+                groups={
                     "g": {"input": "clip", "weight": 1, "models": {"a": 1}},
                     "h": {"input": "frames", "weight": 1, "models": {"a": 1}},
                 },
-                "shrink": {"models": []},
-                "hflip_tta_models": [],
-            },
-            "only in groups.g",
+                shrink={"models": []},
+            ),
+            "groups.h.models.a: the model is already in group 'g'",
         ),
-        ("not a mapping", "a mapping"),
+        ("not a mapping", "ensemble.policy: 'not a mapping' is not of type 'object'"),
     ],
 )
-def test_from_config_refuses_bad_configs(cfg, words):
-    with pytest.raises(ValueError, match="config.yaml") as err:
-        EnsemblePolicy.from_config(cfg, source="config.yaml")
+def test_from_config_refuses_bad_configs_naming_the_key(cfg, words):
+    with pytest.raises(ConfigError) as err:
+        EnsemblePolicy.from_config(cfg)
     assert words in str(err.value)
 
 
 def test_custom_groups_must_restate_shrink_models():
     # The seed's shrink list names b3 and r34, which a custom group set may not have.
-    with pytest.raises(ValueError, match="shrink.models"):
+    with pytest.raises(ConfigError, match="shrink.models"):
         EnsemblePolicy.from_config(
-            {"groups": {"g": {"input": "clip", "weight": 1, "models": {"a": 1}}}}
+            policy_config(groups={"g": {"input": "clip", "weight": 1, "models": {"a": 1}}})
         )
 
 
@@ -218,7 +222,7 @@ def test_frame_rule_seven_groups_from_35_frames():
 
 def test_frame_rule_exact_70_percent_is_not_more_than_70():
     # max_frames 50 -> 50 frames make 10 groups.
-    policy = EnsemblePolicy.from_config({"frame_rule": {"max_frames": 50}})
+    policy = EnsemblePolicy.from_config(policy_config(frame_rule={"max_frames": 50}))
     # 7 of 10 > 0.85 is exactly 70%, not more -> mean of all = (7*0.9 + 3*0.5)/10 = 0.78
     assert image_face_score(frames([0.9] * 7 + [0.5] * 3), policy) == pytest.approx(0.78)
     # 8 of 10 -> mean of those = 0.9
@@ -233,7 +237,7 @@ def test_frame_rule_threshold_is_strict():
     # A group of zero logits has P(FAKE) exactly 0.5. With high = 0.5, five groups at 0.5 are
     # not > 0.5, so the one group at 0.1 decides nothing: 1 of 6 < 0.15 is no majority
     # -> mean of all = (5*0.5 + 0.1)/6 = 2.6/6 (a ">=" rule would give 0.5).
-    policy = EnsemblePolicy.from_config({"frame_rule": {"high": 0.5}})
+    policy = EnsemblePolicy.from_config(policy_config(frame_rule={"high": 0.5}))
     arr = np.zeros((30, 2))
     arr[25:] = frames([0.1])
     assert image_face_score(arr, policy) == pytest.approx(2.6 / 6, abs=1e-12)
@@ -435,7 +439,7 @@ def test_group_boundary_where_a_float_product_misrounds():
 def test_no_model_scored_gives_default_and_bad_scores_are_refused():
     assert ensemble_video({}, SEED) == 0.5
     assert ensemble_video({"xcep": None}, SEED) == 0.5
-    assert ensemble_video({}, EnsemblePolicy.from_config({"default_score": 0.3})) == 0.3
+    assert ensemble_video({}, EnsemblePolicy.from_config(policy_config(default_score=0.3))) == 0.3
     with pytest.raises(ValueError, match="expected a model of"):
         ensemble_video({"resnet": 0.5}, SEED)
     with pytest.raises(ValueError, match="image model scores"):

@@ -20,6 +20,7 @@ from rf_models.infer.predict_split import (
 )
 from rf_models.infer.sampling import sample_frames
 from rf_models.infer.scoring import load_trained_model, score_image_face, score_video_face
+from tests.seed_config import policy_config
 
 PART = "dfdc_train_part_7"
 
@@ -137,12 +138,11 @@ def test_read_predictions_round_trip_and_policy_shape(tmp_path, split):
     assert set(pred.skipped) == {f"{PART}/missing_crop.mp4", f"{PART}/bad_crop.mp4"}
     # the policy takes them as they are
     policy = EnsemblePolicy.from_config(
-        {
-            "groups": {"image": {"input": "frames", "weight": 1, "models": {"b0": 1}}},
-            "frame_rule": {"group_size": 2},
-            "shrink": {"models": []},
-            "hflip_tta_models": [],
-        }
+        policy_config(
+            groups={"image": {"input": "frames", "weight": 1, "models": {"b0": 1}}},
+            frame_rule={"group_size": 2},
+            shrink={"models": []},
+        )
     )
     scores = ensemble_scores({"b0": pred.faces}, policy)
     assert set(scores) == set(pred.faces) and all(0 <= s <= 1 for s in scores.values())

@@ -37,18 +37,18 @@ from rf_models.infer.videos import (
 from rf_models.train.checkpoint import FORMAT, CheckpointError, save_checkpoint
 from rf_models.train.config import ModelConfig
 from rf_models.train.model import build_model
+from tests.seed_config import policy_config
 
 GOOD, NO_FACE, CORRUPT, EMPTY = "a_good.mp4", "b_noface.mp4", "c_corrupt.mp4", "d_empty.mp4"
 GOOD_FRAMES = 30
 # One image and one video model, so both input kinds go through the ensemble.
-POLICY_CFG = {
-    "groups": {
+POLICY_CFG = policy_config(
+    groups={
         "video": {"input": "clip", "weight": 0.4, "models": {"sf": 10}},
         "image": {"input": "frames", "weight": 0.6, "models": {"b0": 7}},
     },
-    "shrink": {"models": []},
-    "hflip_tta_models": [],
-}
+    shrink={"models": []},
+)
 
 
 def t1_frames(n: int) -> list[np.ndarray]:
@@ -286,11 +286,7 @@ def test_too_few_frames_for_the_image_rule_leaves_the_video_model_alone(tmp_path
     assert r.score == pytest.approx(expit(-1.0))
     assert "fewer than 5 frames" in r.reason
     image_only = EnsemblePolicy.from_config(
-        {
-            "groups": {"image": POLICY_CFG["groups"]["image"]},
-            "shrink": {"models": []},
-            "hflip_tta_models": [],
-        }
+        policy_config(groups={"image": POLICY_CFG["groups"]["image"]}, shrink={"models": []})
     )
     r = score_video_file(
         path,
@@ -550,7 +546,7 @@ def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Pat
 
 
 def test_score_folder_with_trained_checkpoints(folder, checkpoints, tmp_path):
-    policy_cfg = {**POLICY_CFG, "hflip_tta_models": ["b0"]}
+    policy_cfg = POLICY_CFG
     out = tmp_path / "submission.csv"
     log_path = tmp_path / "logs" / "predict.log"
     results = score_folder(

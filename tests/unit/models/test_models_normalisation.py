@@ -12,7 +12,7 @@ def test_imagenet_and_xception() -> None:
     imagenet = normalisation_constants("imagenet")
     assert imagenet.mean == (0.485, 0.456, 0.406)
     assert imagenet.std == (0.229, 0.224, 0.225)
-    xception = normalisation_constants("xception")
+    xception = normalisation_constants("inception")
     assert xception.mean == xception.std == (0.5, 0.5, 0.5)
 
 

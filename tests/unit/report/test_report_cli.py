@@ -15,20 +15,21 @@ from docutils.core import publish_parts
 
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.infer.ensemble_stage import run_ensemble
-from rf_models.infer.policy import SEED_POLICY_CONFIG
 from rf_models.infer.predict_split import FORMAT
 from rf_models.report.__main__ import main
-from rf_models.report.build import (
-    MANIFEST_OUTPUTS,
-    METRIC_OUTPUTS,
-    SCORE_FIGURES,
-    TRAINING_FIGURES,
-    write_report,
-)
+from rf_models.report.build import TABLES, write_report
 from rf_models.report.inputs import read_scores
+from rf_models.report.registry import FIGURE_NAMES, FIGURES
+from tests.seed_config import policy_config
 
 REPO = Path(__file__).resolve().parents[3]
-ALL_OUTPUTS = {**SCORE_FIGURES, **METRIC_OUTPUTS, **TRAINING_FIGURES, **MANIFEST_OUTPUTS}
+ALL_OUTPUTS = {**{f: f"{f}.png" for f in FIGURE_NAMES}, **{k: v[1] for k, v in TABLES.items()}}
+
+
+def outputs_of(*sources: str) -> dict[str, str]:
+    """key -> file name of what the report writes from these sources."""
+    figures = {f.name: f"{f.name}.png" for f in FIGURES if f.source in sources}
+    return {**figures, **{k: name for k, (src, name) in TABLES.items() if src in sources}}
 
 
 def _args(scores_csv, metrics_csv, training_csvs, manifests, out) -> list[str]:
@@ -67,12 +68,12 @@ def test_python_dash_m_entry_point(manifests, tmp_path):
     done = subprocess.run([*cmd, "--out", str(out)], capture_output=True, text=True,
                           timeout=120, cwd=REPO)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert {p.name for p in out.iterdir()} == {*MANIFEST_OUTPUTS.values(), "index.html"}
+    assert {p.name for p in out.iterdir()} == {*outputs_of("manifests").values(), "index.html"}
 
 
 def test_only_what_the_inputs_allow(manifests, training_csvs, tmp_path):
     written = write_report(tmp_path / "r", manifests=manifests, train_metrics=training_csvs)
-    assert set(written) == {*MANIFEST_OUTPUTS, *TRAINING_FIGURES, "index"}
+    assert set(written) == {*outputs_of("manifests", "train_metrics"), "index"}
     assert {p.name for p in (tmp_path / "r").iterdir()} == {p.name for p in written.values()}
     with pytest.raises(ValueError, match="at least one input"):
         write_report(tmp_path / "none")
@@ -145,17 +146,17 @@ def test_report_from_the_ensemble_stage(tmp_path, manifests):
         "sf": _write_predictions(tmp_path / "sf.npz", "sf", "video", faces["sf"]),
     }
     combiners = {
-        "mean": {},
-        "stacking": {"cv_folds": 3},
+        "mean": {"type": "mean"},
+        "stacking": {"type": "stacking", "cv_folds": 3},
         "stacking_temperature": {"type": "stacking", "cv_folds": 3, "calibration": "temperature"},
     }
     ens = tmp_path / "ensemble"
-    run_ensemble(preds, [manifest], SEED_POLICY_CONFIG, combiners, ens)
+    run_ensemble(preds, [manifest], policy_config(), combiners, ens)
     written = write_report(
         tmp_path / "report", scores=ens / "scores.csv", metrics=ens / "metrics.csv",
         manifests=[manifest],
     )  # fmt: skip
-    for key in (*SCORE_FIGURES, "metrics_table", "combiners", "manifest_summary"):
+    for key in (f.name for f in FIGURES if f.source != "train_metrics"):
         assert cv2.imread(str(written[key])) is not None
     scores = read_scores(ens / "scores.csv")
     assert set(scores.models) == {"xcep", "sf"}  # the policy's models that have predictions
@@ -164,11 +165,7 @@ def test_report_from_the_ensemble_stage(tmp_path, manifests):
     assert "stacking_temperature" in html and "frame" in html
 
 
-FIGURE_CAPTIONS = [*SCORE_FIGURES, "metrics_table", "combiners", *TRAINING_FIGURES,
-                   "manifest_summary"]  # fmt: skip
-
-
-@pytest.mark.parametrize("name", [*FIGURE_CAPTIONS, "workflow"])
+@pytest.mark.parametrize("name", [*FIGURE_NAMES, "workflow"])
 def test_captions_render_as_snakemake_does(name):
     """Each caption goes through Jinja and docutils (what snakemake --report does) without
     a warning."""
@@ -183,4 +180,4 @@ def test_captions_render_as_snakemake_does(name):
 
 def test_every_figure_has_a_caption():
     captions = {p.stem for p in (REPO / "rules" / "report").glob("*.rst")}
-    assert captions == {*FIGURE_CAPTIONS, "workflow"}
+    assert captions == {*FIGURE_NAMES, "workflow"}

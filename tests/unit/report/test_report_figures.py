@@ -20,8 +20,8 @@ from report_testlib import (
     write_training,
 )
 
-from rf_models.report import figures
 from rf_models.report.figures import (
+    common,
     manifest_summary_table,
     metrics_html_table,
     plot_combiners,
@@ -32,6 +32,10 @@ from rf_models.report.figures import (
     plot_score_histograms,
     plot_training_curves,
 )
+from rf_models.report.figures import manifests as manifest_figures
+from rf_models.report.figures import metrics as metric_figures
+from rf_models.report.figures import scores as score_figures
+from rf_models.report.figures import training as training_figures
 
 
 def check_png(path: Path, min_wh=(500, 250), max_wh=(2400, 2400)) -> np.ndarray:
@@ -51,13 +55,14 @@ def check_png(path: Path, min_wh=(500, 250), max_wh=(2400, 2400)) -> np.ndarray:
 def messages(monkeypatch) -> list[str]:
     """The texts figures put on panels they cannot draw."""
     seen: list[str] = []
-    original = figures._message
+    original = common.message
 
     def record(ax, text, fontsize=12):
         seen.append(text)
         original(ax, text, fontsize)
 
-    monkeypatch.setattr(figures, "_message", record)
+    for family in (score_figures, metric_figures, training_figures, manifest_figures):
+        monkeypatch.setattr(family, "message", record)
     return seen
 
 
@@ -112,7 +117,7 @@ def test_reliability(scores_csv, tmp_path, messages):
 def test_reliability_bins_and_ece():
     p = np.array([0.05, 0.15, 0.15, 0.95, 1.0])
     y = np.array([0.0, 0.0, 1.0, 1.0, 1.0])
-    count, mean_p, frac, ece = figures._reliability_bins(p, y, 10)
+    count, mean_p, frac, ece = score_figures._reliability_bins(p, y, 10)
     assert count.tolist() == [1, 2, 0, 0, 0, 0, 0, 0, 0, 2]  # p = 1.0 in the last bin
     np.testing.assert_allclose(mean_p[[0, 1, 9]], [0.05, 0.15, 0.975])
     np.testing.assert_allclose(frac[[0, 1, 9]], [0.0, 0.5, 1.0])
@@ -273,9 +278,9 @@ def test_manifest_summary_many_parts(tmp_path):
 
 def test_short_part_labels():
     parts = ["dfdc_train_part_0", "dfdc_train_part_10", "dfdc_train_part_12"]
-    assert figures._short_parts(parts) == (["0", "10", "12"], "dfdc_train_part_")
-    assert figures._short_parts(["a", "b"]) == (["a", "b"], "")
-    assert figures._short_parts(["p1"]) == (["p1"], "")
+    assert manifest_figures._short_parts(parts) == (["0", "10", "12"], "dfdc_train_part_")
+    assert manifest_figures._short_parts(["a", "b"]) == (["a", "b"], "")
+    assert manifest_figures._short_parts(["p1"]) == (["p1"], "")
 
 
 def test_manifest_summary_table(manifests):
@@ -298,10 +303,12 @@ def test_manifest_summary_table(manifests):
 
 
 def test_colours_are_stable_across_figures():
-    # a seed model keeps its colour whatever else a figure shows
-    assert figures._styles(["b1"])["b1"] == figures._styles(["xcep", "sf", "b1"])["b1"]
+    # a model keeps its colour whichever of the report's models a figure draws
+    models = ["xcep", "sf", "b1"]
+    assert common.line_styles(["b1"], models=models)["b1"] == common.line_styles(models)["b1"]
+    assert common.line_styles(["xcep", "b1"])["b1"] != common.line_styles(["xcep", "b1"])["xcep"]
     combiners = ["seed_policy", "stacking", "stacking_temperature", "custom"]
-    styles = figures._styles(["b1", *combiners], combiners)
+    styles = common.line_styles(["b1", *combiners], combiners)
     assert styles["stacking"]["color"] == styles["stacking_temperature"]["color"]
     assert (styles["stacking"]["ls"], styles["stacking_temperature"]["ls"]) == ("-", "--")
     assert styles["custom"]["lw"] > styles["b1"]["lw"]

@@ -18,7 +18,6 @@ from report_testlib import (
 )
 
 from rf_models.report.inputs import (
-    TRAIN_COLUMNS,
     is_combiner,
     metrics_name_column,
     read_manifest_counts,
@@ -119,12 +118,6 @@ def test_read_metrics_bad_inputs(metrics_csv, tmp_path):
         metrics_name_column(read_metrics(path), path)
     with pytest.raises(FileNotFoundError, match="missing.csv"):
         read_metrics(tmp_path / "missing.csv")
-
-
-def test_training_columns_match_the_writer():
-    from rf_models.train.curves import COLUMNS
-
-    assert TRAIN_COLUMNS == tuple(COLUMNS)
 
 
 def test_read_training_metrics(tmp_path):

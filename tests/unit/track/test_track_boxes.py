@@ -1,4 +1,4 @@
-"""Boxes, IoU and crop squares (docs/reproduction.md §4 steps 1, 2 and 6), with hand-worked values."""
+"""Boxes, IoU and crop squares (docs/reproduction.md §4 steps 1, 2 and 6), hand-worked."""
 
 import numpy as np
 import pytest

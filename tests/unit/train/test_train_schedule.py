@@ -1,12 +1,9 @@
-from pathlib import Path
-
 import pytest
 import torch
 
-from rf_models.train.config import load_model_config
+from rf_models.train.config import ModelConfig, resolve_model_block
 from rf_models.train.schedule import config_lr, lr_at, set_lr
-
-SEED_MODELS = Path(__file__).parents[3] / "config.yaml"
+from tests.seed_config import seed_config
 
 # name: (base lr, warm-up lr, lr steps) from docs/reproduction.md §6.
 TABLE = {
@@ -26,7 +23,7 @@ TABLE = {
 
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_schedule_at_chosen_iterations(name):
-    cfg = load_model_config(SEED_MODELS, name)
+    cfg = ModelConfig.from_dict(name, resolve_model_block(seed_config(), name))
     base, warm, steps = TABLE[name]
     assert cfg.lr_steps == steps
     expected = {

@@ -16,8 +16,6 @@ from torch import nn
 from rf_models.train.config import ModelConfig
 from rf_models.train.model import register_arch
 
-IMAGENET = {"mean": (0.485, 0.456, 0.406), "std": (0.229, 0.224, 0.225)}
-
 
 class TinyNet(nn.Module):
     """Two strided convs, optional BatchNorm and dropout: the state a resume must restore."""
@@ -109,12 +107,19 @@ def tiny_image_cfg(**changes) -> ModelConfig:
         "arch": "tiny_bn_drop",
         "input_size": 24,
         "colour": "RGB",
-        **IMAGENET,
+        "normalisation": "imagenet",
         "batch_size": 4,
         "gpus": 1,
         "base_lr": 0.01,
         "warmup_lr": 0.05,
         "warmup_iters": 3,
+        "lr_gamma": 0.5,
+        "momentum": 0.9,
+        "weight_decay": 0.0001,
+        "nesterov": True,
+        "class_weights": [1.8, 0.2],
+        "loss_world_size_division": True,
+        "aug_min_scale": 0.88,
         "lr_steps": [6, 9],
         "max_iter": 12,
         "split": "test",
@@ -133,12 +138,19 @@ def tiny_video_cfg(**changes) -> ModelConfig:
         "arch": "tiny3d",
         "input_size": 16,
         "colour": "RGB",
-        **IMAGENET,
+        "normalisation": "imagenet",
         "batch_size": 2,
         "gpus": 1,
         "base_lr": 0.01,
         "warmup_lr": 0.05,
         "warmup_iters": 2,
+        "lr_gamma": 0.5,
+        "momentum": 0.9,
+        "weight_decay": 0.0001,
+        "nesterov": True,
+        "class_weights": [1.8, 0.2],
+        "loss_world_size_division": True,
+        "aug_min_scale": 0.88,
         "lr_steps": [3],
         "max_iter": 4,
         "split": "test",

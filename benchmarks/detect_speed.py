@@ -1,6 +1,6 @@
 """Benchmark: milliseconds per frame of RetinaFace detection at the DFDC input size.
 
-    python -m rf_models.detect.bench --backend onnx --threads 2 --batch 8
+    python benchmarks/detect_speed.py --backend onnx --threads 2 --batch 8
 
 Frames are 1080x1920 (network input 400x711) made from insightface's ``t1.jpg``
 when available, else a smooth synthetic image. Prints one JSON object.

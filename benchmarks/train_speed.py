@@ -1,6 +1,6 @@
 """Training step benchmark: seconds per SGD step and peak memory of each architecture.
 
-    python -m rf_models.train.bench [--archs a b ...] [--image-size 64] [--image-batch 8]
+    python benchmarks/train_speed.py [--archs a b ...] [--image-size 64] [--image-batch 8]
         [--video-size 64] [--video-frames 32] [--video-batch 2] [--steps 3] [--threads 2]
         [--device cpu] [--json out.json]
 
@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -113,7 +114,7 @@ def bench_transforms(repeats: int = 5) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m rf_models.train.bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="python benchmarks/train_speed.py", description=__doc__)
     p.add_argument("--archs", nargs="*", default=[*IMAGE_ARCHS, *VIDEO_ARCHS])
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--image-batch", type=int, default=8)
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = []
     for arch in args.archs:
-        cmd = [sys.executable, "-m", "rf_models.train.bench", "--one", arch]
+        cmd = [sys.executable, str(Path(__file__)), "--one", arch]
         for key in ("image_size", "image_batch", "video_size", "video_frames", "video_batch",
                     "steps", "threads", "device"):  # fmt: skip
             cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]

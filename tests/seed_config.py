@@ -1,0 +1,37 @@
+"""The repository's config.yaml, validated: the one place the seed's values live, read by the
+tests that need them."""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rf_models.config import validate_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def _seed_config() -> dict[str, Any]:
+    return validate_config(yaml.safe_load((REPO / "config.yaml").read_text()))
+
+
+def seed_config() -> dict[str, Any]:
+    """config.yaml with defaults filled in (a copy)."""
+    return copy.deepcopy(_seed_config())
+
+
+def policy_config(**sections: Any) -> dict[str, Any]:
+    """The seed's ensemble.policy with some sections changed: a mapping updates the section
+    (``groups`` and non-mappings replace it)."""
+    cfg = seed_config()["ensemble"]["policy"]
+    for key, value in sections.items():
+        if isinstance(value, dict) and key != "groups" and isinstance(cfg.get(key), dict):
+            cfg[key].update(value)
+        else:
+            cfg[key] = value
+    return cfg
