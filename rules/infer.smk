@@ -1,6 +1,7 @@
 # Inference: predict_<model> on the ensemble split, the seed's ensemble, report figures, and
 # `predict`: a folder of new videos end to end into submission.csv (docs/reproduction.md §4, 7).
 
+
 rule predict_model:
     input:
         best=f"{RESULTS}/models/{{model}}/best.pt",
@@ -105,6 +106,13 @@ rule predict_videos:
     output:
         submission=f"{RESULTS}/predict/submission.csv",
         details=f"{RESULTS}/predict/details.csv",
+        predictions=f"{RESULTS}/predict/predictions.json",
+        pictures=report(
+            directory(f"{RESULTS}/predict/pictures"),
+            patterns=["{name}.png"],
+            caption="report/predict_pictures.rst",
+            category="Predict",
+        ),
     log:
         f"{LOGS}/predict_videos.log",
     benchmark:
@@ -132,3 +140,4 @@ rule predict_videos:
 rule predict:
     input:
         rules.predict_videos.output.submission,
+        rules.predict_videos.output.pictures,

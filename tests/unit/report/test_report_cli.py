@@ -165,7 +165,7 @@ def test_report_from_the_ensemble_stage(tmp_path, manifests):
 
 
 FIGURE_CAPTIONS = [*SCORE_FIGURES, "metrics_table", "combiners", *TRAINING_FIGURES,
-                   "manifest_summary"]  # fmt: skip
+                   "manifest_summary", "predict_pictures"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", [*FIGURE_CAPTIONS, "workflow"])
