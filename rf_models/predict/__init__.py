@@ -88,7 +88,7 @@ def format_table(results: Sequence[VideoResult], models: Sequence[str]) -> str:
         scores = [
             "-" if r.model_scores.get(m) is None else f"{r.model_scores[m]:.3f}" for m in models
         ]
-        status = r.status if r.status in SCORED else f"{r.status} (0.5: not scored)"
+        status = r.status if r.status in SCORED else f"{r.status} (default score)"
         rows.append([r.video, f"{r.score:.3f}", status, str(r.num_faces), *scores, r.reason])
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
     lines = []

@@ -83,6 +83,9 @@ def test_read_metadata_errors_name_the_file(
         ("", {"label": "REAL"}, "expected a video file name, found ''"),
         ("a\nb.mp4", {"label": "REAL"}, "without control characters"),
         ("notes.txt", {"label": "REAL"}, "ending in one of .mp4"),
+        # no name before the extension: its id would be the part's folder or its parent
+        ("...mp4", {"label": "REAL"}, "ending in one of .mp4"),
+        ("..MP4", {"label": "REAL"}, "ending in one of .mp4"),
     ],
 )
 def test_bad_metadata_rows_are_kept_with_their_reason(tmp_path: Path, name, entry, reason) -> None:

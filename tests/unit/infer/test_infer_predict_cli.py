@@ -63,7 +63,7 @@ def test_one_command_scores_and_explains(setup, tmp_path, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["file", "P(FAKE)", "status", "faces", "b0", "sf", "reason"]
     assert table[1].startswith("Holiday clip é.MP4") and " ok " in table[1]
-    assert table[2].startswith("empty.mov") and "empty_file (0.5: not scored)" in table[2]
+    assert table[2].startswith("empty.mov") and "empty_file (default score)" in table[2]
     assert "0 bytes" in table[2]
     sub = read_submission(out / "submission.csv")
     assert list(sub) == ["Holiday clip é.MP4", "empty.mov"] and sub["empty.mov"] == 0.5
@@ -131,6 +131,6 @@ def test_format_table_aligns_columns():
     ]
     lines = format_table(results, ["b0", "sf"]).splitlines()
     assert lines[1].split()[:6] == ["a.mp4", "0.912", "ok", "2", "0.900", "-"]
-    assert lines[2].endswith("no face kept") and "no_face (0.5: not scored)" in lines[2]
+    assert lines[2].endswith("no face kept") and "no_face (default score)" in lines[2]
     end = lines[0].index("P(FAKE)") + len("P(FAKE)")  # numbers right-aligned under it
     assert lines[1].index("0.912") + 5 == lines[2].index("0.500") + 5 == end
