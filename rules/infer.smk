@@ -100,6 +100,13 @@ rule predict_videos:
     output:
         submission=f"{RESULTS}/predict/submission.csv",
         details=f"{RESULTS}/predict/details.csv",
+        predictions=f"{RESULTS}/predict/predictions.json",
+        pictures=report(
+            directory(f"{RESULTS}/predict/pictures"),
+            patterns=["{name}.png"],
+            caption="report/predict_pictures.rst",
+            category="Predict",
+        ),
     log:
         f"{LOGS}/predict_videos.log",
     benchmark:
@@ -127,3 +134,4 @@ rule predict_videos:
 rule predict:
     input:
         rules.predict_videos.output.submission,
+        rules.predict_videos.output.pictures,

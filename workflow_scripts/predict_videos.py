@@ -1,8 +1,8 @@
 from rf_models.infer.videos import score_folder
+from rf_models.predict import score_options
 from rf_models.workflow import rule_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-detect = sm.params.detect
 with rule_logging(sm.log[0]) as log:
     checkpoints = {
         model: (path, sm.params.blocks[model])
@@ -14,14 +14,13 @@ with rule_logging(sm.log[0]) as log:
         sm.params.policy,
         sm.output.submission,
         details_csv=sm.output.details,
+        json_path=sm.output.predictions,
+        pictures_dir=sm.output.pictures,
         device=sm.params.device,
         detector_weights=sm.input.weights,
-        detector_backend=detect["backend"],
         detector_threads=sm.threads,
         detector_onnx=sm.input.onnx,
-        detect_batch=detect["batch_size"],
-        max_frames=sm.params.sampling["max_frames"],
-        max_faces=sm.params.sampling["max_faces"],
+        **score_options(sm.params.detect, sm.params.sampling),
     )
-    failed = sum(r.status != "ok" for r in results)
-    log.info("%d videos scored, %d given 0.5 (reasons above)", len(results), failed)
+    failed = sum(r.status not in ("ok", "partial") for r in results)
+    log.info("%d videos scored, %d given the default score (reasons above)", len(results), failed)

@@ -1,10 +1,16 @@
 """Training/validation lists in the seed's format (docs/reproduction.md §5).
 
 One line per face tube: ``<part>/<video_id>/frame%d_face<k>.<ext> start stride count label``.
+
+The four numbers are the last four fields, so a path may hold spaces (``space name é``): such
+a line is read from the right. A ``%`` of a name is written ``%%``, as printf-style formatting
+(which the seed's loader used, ``pattern % frame``) expects. Lines of ordinary names are the
+seed's, byte for byte.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,19 +33,39 @@ class ListLine:
     def frames(self) -> list[int]:
         return [self.start + i * self.stride for i in range(self.count)]
 
+    def path(self, frame: int) -> str:
+        """The crop path of ``frame``, relative to the crops root."""
+        return self.pattern % frame
+
+
+def escape_name(text: str) -> str:
+    """A part or video id as it goes into a pattern: ``%`` doubled."""
+    return text.replace("%", "%%")
+
+
+def _check_pattern(pattern: str) -> bool:
+    """Exactly one ``%d``; any other ``%`` doubled."""
+    rest = pattern.replace("%%", "")
+    return rest.count("%") == 1 and "%d" in rest
+
 
 def parse_list_line(line: str, where: str = "") -> ListLine:
-    parts = line.split()
-    if len(parts) != 5:
+    parts = line.rsplit(maxsplit=4)
+    if len(parts) != 5 or not parts[0].strip():
         raise ValueError(f"{where}: expected 'pattern start stride count label', found {line!r}")
+    parts[0] = parts[0].strip()
     try:
         start, stride, count, label = (int(p) for p in parts[1:])
     except ValueError:
         raise ValueError(
-            f"{where}: start, stride, count and label must be integers: {line!r}"
+            f"{where}: expected 'pattern start stride count label': start, stride, count and "
+            f"label must be integers, found {line!r}"
         ) from None
-    if "%d" not in parts[0]:
-        raise ValueError(f"{where}: the path pattern needs a %d frame field: {line!r}")
+    if not _check_pattern(parts[0]):
+        raise ValueError(
+            f"{where}: the path pattern needs a %d frame field: expected one %d in the path "
+            f"(and %% for each % of a name), found {line!r}"
+        )
     if label not in (0, 1):
         raise ValueError(f"{where}: label must be 0 (REAL) or 1 (FAKE), found {label}")
     if start < 1 or stride < 1:
@@ -73,9 +99,9 @@ def tube_lines(row: ManifestRow, stride: int, frame_stride: int, ext: str) -> li
     if not row.usable or row.num_faces < 1 or row.label is None:
         return []
     count = len(range(1, row.n_frames + 1, stride))
-    pattern = f"{row.part}/{row.video_id}/{{}}"
+    folder = f"{escape_name(row.part)}/{escape_name(row.video_id)}"
     return [
-        ListLine(pattern.format(crop_name("%d", k, ext)), 1, stride, count, row.label)
+        ListLine(f"{folder}/{crop_name('%d', k, ext)}", 1, stride, count, row.label)
         for k in range(1, row.num_faces + 1)
     ]
 

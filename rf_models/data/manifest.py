@@ -17,6 +17,7 @@ STATUSES = USABLE + (
     "empty_file",
     "missing",
     "not_in_metadata",
+    "bad_metadata",
 )
 
 

@@ -102,6 +102,17 @@ def _memory_format(cfg: ModelConfig) -> torch.memory_format:
 def prepare_crops(crops: Sequence[np.ndarray], size: int) -> np.ndarray:
     """Check the crops and resize them to ``size`` x ``size`` (bilinear, as the seed's
     ``cv2.resize``): uint8 ``(n, size, size, 3)``, still BGR."""
+    if (
+        isinstance(crops, np.ndarray)
+        and crops.dtype == np.uint8
+        and crops.shape[1:]
+        == (
+            size,
+            size,
+            3,
+        )
+    ):
+        return crops  # already cut at this side (rf_models.infer.videos)
     out = np.empty((len(crops), size, size, 3), dtype=np.uint8)
     for i, crop in enumerate(crops):
         if (
@@ -139,14 +150,18 @@ def _autocast(lm: LoadedModel) -> contextlib.AbstractContextManager:
 
 
 def _forward(lm: LoadedModel, x: torch.Tensor) -> torch.Tensor:
-    """Logits as float32 on the CPU; with flip_tta the mean of ``x``'s and its mirror's."""
+    """Logits as float32 on the CPU; with flip_tta the mean of ``x``'s and its mirror's, the
+    mirrored copies in the same batch (one forward pass)."""
     x = x.to(lm.device, non_blocking=True)
+    n = x.shape[0]
+    if lm.cfg.flip_tta:
+        x = torch.cat([x, torch.flip(x, dims=[-1])])
     if lm.device.type == "cuda" and lm.cfg.channels_last:
         x = x.contiguous(memory_format=_memory_format(lm.cfg))
     with torch.inference_mode(), _autocast(lm):
         out = lm.model(x).float()
-        if lm.cfg.flip_tta:
-            out = (out + lm.model(torch.flip(x, dims=[-1])).float()) / 2
+    if lm.cfg.flip_tta:
+        out = (out[:n] + out[n:]) / 2
     return out.cpu()
 
 
@@ -177,6 +192,37 @@ def score_video_face(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray
     clip = _to_tensor(prepare_crops(crops, infer_size(lm.cfg)), lm.cfg)  # (T, 3, H, W)
     logits = _forward(lm, clip.permute(1, 0, 2, 3).unsqueeze(0))  # (1, 3, T, H, W)
     return _check_logits(logits, lm, 1)[0]
+
+
+def score_image_faces(lm: LoadedModel, faces: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
+    """Per face, logits ``(n_k, 2)`` float32 of an image model: every face's crops (and their
+    mirrors with flip_tta) in one forward pass, so the batch is at most faces x 35 x 2."""
+    _check_kind(lm, "image", "score_image_faces")
+    counts = [len(crops) for crops in faces]
+    if not sum(counts):
+        return [np.empty((0, 2), np.float32) for _ in faces]
+    crops = [crop for face in faces for crop in face]
+    logits = _forward(lm, _to_tensor(prepare_crops(crops, infer_size(lm.cfg)), lm.cfg))
+    out = _check_logits(logits, lm, len(crops))
+    return np.split(out, np.cumsum(counts)[:-1])
+
+
+def score_video_faces(lm: LoadedModel, faces: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+    """Logits ``(n_faces, 2)`` float32 of a video model: each face's whole clip (its sampled
+    frames, in order), every face in one forward pass (faces of one clip length)."""
+    _check_kind(lm, "video", "score_video_faces")
+    if not faces or any(len(crops) == 0 for crops in faces):
+        raise ValueError(f"score_video_faces: model {lm.name!r} needs at least one crop per face")
+    lengths = {len(crops) for crops in faces}
+    if len(lengths) != 1:
+        raise ValueError(
+            f"score_video_faces: model {lm.name!r} expected clips of one length, found "
+            f"{sorted(lengths)}"
+        )
+    size = infer_size(lm.cfg)
+    clips = [_to_tensor(prepare_crops(crops, size), lm.cfg) for crops in faces]  # (T, 3, H, W)
+    logits = _forward(lm, torch.stack(clips).permute(0, 2, 1, 3, 4))  # (F, 3, T, H, W)
+    return _check_logits(logits, lm, len(faces))
 
 
 def _check_logits(logits: torch.Tensor, lm: LoadedModel, n: int) -> np.ndarray:

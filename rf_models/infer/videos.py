@@ -1,12 +1,16 @@
 """Score new videos end to end: sample frames, detect, track, crop, every model, the ensemble.
 
 The same detector, tracking and policy code as the training half, in the seed's inference
-variant (docs/reproduction.md §4, last paragraph, and section 7): every ceil(n/160)-th frame is
-decoded once and kept in memory (the crops are cut after tracking, which needs every
-detection first: about 160 x W x H x 3 bytes, 1 GB for a 1080p video), boxes are the
-detector's corners truncated to integers and kept at score >= 0.8, at most two faces. A bad
-video gets the policy's default score (0.5) with a status and a reason; it never stops the
-others.
+variant (docs/reproduction.md §4, last paragraph, and section 7): every ceil(n/160)-th frame,
+boxes as the detector's corners truncated to integers and kept at score >= 0.8, at most two
+faces. A bad video gets the policy's default score (0.5) with a status and a reason; it never
+stops the others.
+
+Memory stays bounded whatever the resolution or length, as in align_faces: a first decode
+streams the sampled frames through the detector and keeps only their boxes (tracking needs
+every detection first); a second decode cuts each face's crops and shrinks them at once to the
+sides the models see (299 and 256 px for the seed's), so the largest arrays held are those
+crops, about 2 faces x 160 frames x 299 x 299 x 3 bytes.
 """
 
 from __future__ import annotations
@@ -14,35 +18,50 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import logging
 import math
 import os
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import av
+import cv2
 import numpy as np
 
 from rf_models.data.manifest import STATUSES as MANIFEST_STATUSES
 from rf_models.data.manifest import USABLE
 from rf_models.detect.backends import RetinaFaceDetector
 from rf_models.detect.run import BatchDetector, detect_frames
-from rf_models.infer.policy import EnsemblePolicy, ensemble_details
+from rf_models.infer.policy import (
+    EnsemblePolicy,
+    ensemble_details,
+    image_face_score,
+    video_face_score,
+)
 from rf_models.infer.sampling import sample_frames
 from rf_models.infer.scoring import (
+    infer_size,
     load_trained_model,
     resolve_device,
-    score_image_face,
-    score_video_face,
+    score_image_faces,
+    score_video_faces,
 )
 from rf_models.infer.submission import write_submission
-from rf_models.io_utils import atomic_write_text
+from rf_models.io_utils import atomic_output_dir, atomic_write_text
 from rf_models.track.boxes import SCORE_THRESHOLD, Box
 from rf_models.track.tracks import VideoTracks, track_video
-from rf_models.video.decode import FrameReader, VideoError, probe_video
+from rf_models.video.decode import (
+    VIDEO_EXTENSIONS,
+    FrameReader,
+    VideoError,
+    is_video_name,
+    probe_video,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,27 +73,54 @@ SCORED = USABLE
 STATUSES = MANIFEST_STATUSES + ("no_score", "model_error", "error")
 _KIND_INPUT = {"image": "frames", "video": "clip"}
 
-Crops = Sequence[np.ndarray]
-"""One face's square BGR uint8 crops, one per sampled frame in frame order."""
-Scorer = Callable[[Any, Crops], Any]
+FaceCrops = np.ndarray
+"""One face's square BGR uint8 crops at one side, ``(n_frames, side, side, 3)``, frame order."""
+ImageScorer = Callable[[Any, Sequence[FaceCrops]], Sequence[Any]]
+"""``(model, per-face crops) -> per-face (n, 2) logits``, all faces in one call."""
+VideoScorer = Callable[[Any, Sequence[FaceCrops]], Any]
+"""``(model, per-face clips) -> (n_faces, 2) logits``, all faces in one call."""
+THUMBNAIL = 64  # side of the crops kept for the per-video picture
+JSON_FORMAT = "rf_models.predict/1"
 
 
 class ModelConfigLike(Protocol):
     kind: str
+    input_size: int
+    infer_size: int | None
 
 
 class ScoringModel(Protocol):
-    """What scoring needs of a loaded model: its ensemble name and its kind (image | video)."""
+    """What scoring needs of a loaded model: its ensemble name, its kind (image | video) and
+    its input side (``infer_size``, else ``input_size``)."""
 
     name: str
     cfg: ModelConfigLike
 
 
 @dataclass(frozen=True)
+class FaceDetail:
+    """How one kept face was scored, for the JSON output and the per-video picture.
+
+    ``frames`` are the sampled frames with a crop of this face; ``image_frames`` the subset
+    the image models saw (every ceil(n/35)-th, as the policy's frame rule picks them);
+    ``logits[model]`` is ``(len(image_frames), 2)`` for an image model, ``(2,)`` for a video
+    model; ``thumbnails`` the face's crops at :data:`THUMBNAIL` px, one per frame (only
+    while a picture is to be drawn)."""
+
+    face: int
+    frames: tuple[int, ...]
+    image_frames: tuple[int, ...]
+    logits: dict[str, np.ndarray] = field(default_factory=dict)
+    thumbnails: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
 class VideoResult:
     """One video's outcome. ``status`` is one of :data:`STATUSES`; ``score`` is P(FAKE) (the
     policy's default score unless the status is in :data:`SCORED`); ``n_frames`` the video's
-    frame count; ``model_scores`` each model's video score (None: no score)."""
+    frame count; ``model_scores`` each model's video score (None: no score); ``faces`` how
+    each kept face was scored; ``timings`` seconds per step (decode_detect, track, crops,
+    ``model:<name>``, ensemble)."""
 
     video: str
     score: float
@@ -84,6 +130,9 @@ class VideoResult:
     num_faces: int
     model_scores: dict[str, float | None] = field(default_factory=dict)
     seconds: float = 0.0
+    faces: tuple[FaceDetail, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)
+    path: str = ""
 
 
 def check_models(models: Sequence[ScoringModel], policy: EnsemblePolicy) -> None:
@@ -139,22 +188,9 @@ def boxes_from_detections(
     ]
 
 
-def face_crops(tracks: VideoTracks, frames: Mapping[int, np.ndarray]) -> list[list[np.ndarray]]:
-    """Per kept face, its square crops (views into ``frames``) in frame order.
-
-    Faces whose tube never fell inside the frame (crop size 0) are left out, as in align_faces.
-    """
-    out = []
-    for face in tracks.faces:
-        if face.crop_size <= 0:
-            continue
-        out.append(
-            [
-                frames[c.source_frame][c.top : c.top + c.size, c.left : c.left + c.size]
-                for c in face.frames
-            ]
-        )
-    return out
+def crop_side(lm: ScoringModel) -> int:
+    """The side of the crops a model sees: its ``infer_size``, else its input size."""
+    return infer_size(lm.cfg)
 
 
 def image_frame_step(n_crops: int, policy: EnsemblePolicy) -> int:
@@ -172,27 +208,171 @@ def _check_logits(value: Any, shape: tuple[int, ...], model: str) -> np.ndarray:
     return arr
 
 
-def _decode_and_detect(
-    path: Path,
+@dataclass(frozen=True)
+class SampledDetections:
+    """The first decode: kept boxes per decoded sampled frame, the frame size (width, height),
+    why decoding stopped early (None if it did not) and the first frame of another size."""
+
+    boxes: dict[int, list[Box]]
+    size: tuple[int, int] | None
+    error: str | None
+    odd_frame: tuple[int, int, int] | None = None  # (frame, width, height)
+
+
+def detect_sampled(
+    path: str | os.PathLike,
     sampled: Sequence[int],
     detector: BatchDetector,
-    batch_size: int,
-    score_threshold: float,
-) -> tuple[dict[int, np.ndarray], dict[int, list[Box]], str | None]:
-    """Decode the sampled frames once, detecting on them in batches as they come."""
+    batch_size: int = 8,
+    score_threshold: float = SCORE_THRESHOLD,
+) -> SampledDetections:
+    """Decode the sampled frames once and detect on them in batches as they come; no frame is
+    kept, only its boxes (the detector's input is its own shrunk copy)."""
     reader = FrameReader(path, wanted=sampled)
-    frames: dict[int, np.ndarray] = {}
+    sizes: dict[str, Any] = {"first": None, "odd": None}
 
-    def keep() -> Iterator[tuple[int, np.ndarray]]:
+    def frames() -> Iterator[tuple[int, np.ndarray]]:
         for index, image in reader:
-            frames[index] = image
+            height, width = image.shape[:2]
+            if sizes["first"] is None:
+                sizes["first"] = (width, height)
+            elif sizes["odd"] is None and (width, height) != sizes["first"]:
+                sizes["odd"] = (index, width, height)
             yield index, image
 
     boxes = {
         index: boxes_from_detections(found, score_threshold)
-        for index, found in detect_frames(keep(), detector, batch_size=batch_size)
+        for index, found in detect_frames(frames(), detector, batch_size=batch_size)
     }
-    return frames, boxes, reader.error
+    return SampledDetections(boxes, sizes["first"], reader.error, sizes["odd"])
+
+
+@dataclass(frozen=True)
+class CutFaces:
+    """The second decode: per kept face, its frames and its crops at each side asked for."""
+
+    frames: list[tuple[int, ...]]
+    crops: list[dict[int, FaceCrops]]  # per face: side -> (n_frames, side, side, 3)
+    thumbnails: list[np.ndarray | None]
+
+
+def cut_faces(
+    path: str | os.PathLike,
+    tracks: VideoTracks,
+    sides: Sequence[int],
+    thumbnail: int | None = None,
+) -> CutFaces:
+    """Decode the frames the kept faces' crops come from and cut every crop, shrunk at once to
+    each of ``sides`` (bilinear, as the seed's ``cv2.resize``) and, with ``thumbnail``, to a
+    thumbnail side (area). Faces whose tube never fell inside the frame (crop size 0) are
+    left out, as in align_faces. :class:`VideoError` when a frame cannot be decoded again."""
+    faces = [face for face in tracks.faces if face.crop_size > 0]
+    sides = sorted(set(sides))
+    # source frame -> [(face, position, left, top, size)]
+    plan: dict[int, list[tuple[int, int, int, int, int]]] = defaultdict(list)
+    for k, face in enumerate(faces):
+        for position, c in enumerate(face.frames):
+            plan[c.source_frame].append((k, position, c.left, c.top, c.size))
+    crops = [{s: np.empty((len(face.frames), s, s, 3), np.uint8) for s in sides} for face in faces]
+    thumbs = [
+        np.empty((len(face.frames), thumbnail, thumbnail, 3), np.uint8) if thumbnail else None
+        for face in faces
+    ]
+    reader = FrameReader(path, wanted=plan)
+    done = set()
+    for index, image in reader:
+        for k, position, left, top, size in plan[index]:
+            square = image[top : top + size, left : left + size]
+            if square.shape[:2] != (size, size):
+                raise VideoError(
+                    path,
+                    "unreadable",
+                    f"frame {index} is {image.shape[1]}x{image.shape[0]} "
+                    f"on the second decode, too small for its crop at ({left}, {top}) of {size}",
+                )
+            for s in sides:
+                crops[k][s][position] = (
+                    square
+                    if s == size
+                    else cv2.resize(square, (s, s), interpolation=cv2.INTER_LINEAR)
+                )
+            if thumbnail:
+                thumbs[k][position] = cv2.resize(
+                    square, (thumbnail, thumbnail), interpolation=cv2.INTER_AREA
+                )
+        done.add(index)
+    lost = sorted(set(plan) - done)
+    if lost:
+        raise VideoError(
+            path,
+            "unreadable",
+            f"frames {lost[:5]} could not be decoded again for their crops ({reader.error})",
+        )
+    frames = [tuple(c.frame for c in face.frames) for face in faces]
+    return CutFaces(frames, crops, thumbs)
+
+
+class ModelError(RuntimeError):
+    """A model failed on a video (the video gets the default score)."""
+
+
+def score_faces(
+    models: Sequence[ScoringModel],
+    cut: CutFaces,
+    policy: EnsemblePolicy,
+    score_image: ImageScorer = score_image_faces,
+    score_video: VideoScorer = score_video_faces,
+    timings: dict[str, float] | None = None,
+) -> dict[str, list[np.ndarray]]:
+    """Per model, per face logits: image models see every ceil(n/35)-th crop of each face,
+    video models all of them; one call per model over every face. Errors name the model."""
+    out: dict[str, list[np.ndarray]] = {}
+    for lm in models:
+        start = time.perf_counter()
+        side = crop_side(lm)
+        faces = [crops[side] for crops in cut.crops]
+        try:
+            if lm.cfg.kind == "image":
+                picked = [f[:: image_frame_step(len(f), policy)] for f in faces]
+                found = list(score_image(lm, picked))
+                if len(found) != len(picked):
+                    raise ValueError(f"expected logits for {len(picked)} faces, found {len(found)}")
+                logits = [
+                    _check_logits(v, (len(f), 2), lm.name)
+                    for v, f in zip(found, picked, strict=True)
+                ]
+            else:
+                found = _check_logits(score_video(lm, faces), (len(faces), 2), lm.name)
+                logits = list(found)
+        except Exception as err:  # the seed gave the whole video the default on any failure
+            raise ModelError(f"{lm.name}: {type(err).__name__}: {err}") from err
+        out[lm.name] = logits
+        if timings is not None:
+            timings[f"model:{lm.name}"] = time.perf_counter() - start
+    return out
+
+
+def face_details(
+    cut: CutFaces,
+    logits: Mapping[str, Sequence[np.ndarray]],
+    policy: EnsemblePolicy,
+    thumbnails: bool = False,
+) -> tuple[FaceDetail, ...]:
+    """What the JSON output and the picture show of each face: its frames, the frames the
+    image models saw, every model's logits (and the thumbnails when asked for)."""
+    details = []
+    for k, frames in enumerate(cut.frames):
+        step = image_frame_step(len(frames), policy)
+        details.append(
+            FaceDetail(
+                face=k + 1,
+                frames=frames,
+                image_frames=frames[::step],
+                logits={m: np.asarray(per_face[k], np.float32) for m, per_face in logits.items()},
+                thumbnails=cut.thumbnails[k] if thumbnails else None,
+            )
+        )
+    return tuple(details)
 
 
 def score_video_file(
@@ -205,16 +385,18 @@ def score_video_file(
     max_faces: int = MAX_FACES,
     detect_batch: int = 8,
     score_threshold: float = SCORE_THRESHOLD,
-    score_image: Scorer = score_image_face,
-    score_video: Scorer = score_video_face,
+    score_image: ImageScorer = score_image_faces,
+    score_video: VideoScorer = score_video_faces,
+    thumbnails: bool = False,
 ) -> VideoResult:
     """Score one video; any failure of the video gives the default score with a reason.
 
-    ``models`` are loaded models (``.name`` in the policy, ``.cfg.kind`` image or video);
-    ``score_image(model, crops) -> (n, 2)`` and ``score_video(model, crops) -> (2,)`` logits
-    default to :mod:`rf_models.infer.scoring`. Image models see every ceil(n/35)-th crop of
-    a face, video models all of them. Models that do not fit the policy raise ValueError (a
-    configuration error, not a bad video).
+    ``models`` are loaded models (``.name`` in the policy, ``.cfg`` with kind image or video
+    and the input side); ``score_image(model, faces) -> per-face (n, 2)`` and
+    ``score_video(model, faces) -> (n_faces, 2)`` logits default to
+    :mod:`rf_models.infer.scoring`. Image models see every ceil(n/35)-th crop of a face,
+    video models all of them. Models that do not fit the policy raise ValueError (a
+    configuration error, not a bad video). ``thumbnails`` keeps small crops for a picture.
     """
     start = time.perf_counter()
     path = Path(path)
@@ -222,6 +404,8 @@ def score_video_file(
     names = [lm.name for lm in models]
     n_frames = 0
     num_faces = 0
+    timings: dict[str, float] = {}
+    faces: tuple[FaceDetail, ...] = ()
 
     def result(status: str, reason: str, score: float | None = None, scores=None) -> VideoResult:
         return VideoResult(
@@ -233,39 +417,51 @@ def score_video_file(
             num_faces=num_faces,
             model_scores={m: (scores or {}).get(m) for m in names},
             seconds=time.perf_counter() - start,
+            faces=faces,
+            timings=dict(timings),
+            path=str(path),
         )
+
+    def lap(step: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[step] = now - since
+        return now
 
     try:
         n_frames = probe_video(path).declared_frames or count_frames(path)
         if n_frames == 0:
             return result("unreadable", "the video has no frames")
         sampled = sample_frames(n_frames, max_frames)
-        frames, boxes, decode_error = _decode_and_detect(
-            path, sampled, detector, detect_batch, score_threshold
-        )
-        if not frames:
-            return result("unreadable", decode_error or "no frame could be decoded")
+        t = time.perf_counter()
+        found = detect_sampled(path, sampled, detector, detect_batch, score_threshold)
+        t = lap("decode_detect", t)
+        if not found.boxes:
+            return result("unreadable", found.error or "no frame could be decoded")
         notes = []
-        partial = decode_error is not None or len(frames) < len(sampled)
+        partial = found.error is not None or len(found.boxes) < len(sampled)
         if partial:
             notes.append(
-                f"{len(frames)} of {len(sampled)} sampled frames decoded"
-                + (f" ({decode_error})" if decode_error else "")
+                f"{len(found.boxes)} of {len(sampled)} sampled frames decoded"
+                + (f" ({found.error})" if found.error else "")
             )
-        indices = sorted(frames)
-        height, width = frames[indices[0]].shape[:2]
-        odd = [i for i in indices if frames[i].shape[:2] != (height, width)]
-        if odd:
+        indices = sorted(found.boxes)
+        width, height = found.size
+        if found.odd_frame:
+            odd, odd_w, odd_h = found.odd_frame
             return result(
                 "unreadable",
-                f"frame size changes: frame {odd[0]} is {frames[odd[0]].shape[1]}x"
-                f"{frames[odd[0]].shape[0]}, frame {indices[0]} {width}x{height}",
+                f"frame size changes: frame {odd} is {odd_w}x{odd_h}, frame {indices[0]} "
+                f"{width}x{height}",
             )
-        tracks = track_video(boxes, indices, width, height, max_faces=max_faces)
-        faces = face_crops(tracks, frames)
-        num_faces = len(faces)
-        if not faces:
-            with_boxes = sum(1 for b in boxes.values() if b)
+        tracks = track_video(found.boxes, indices, width, height, max_faces=max_faces)
+        t = lap("track", t)
+        cut = cut_faces(
+            path, tracks, [crop_side(lm) for lm in models], THUMBNAIL if thumbnails else None
+        )
+        lap("crops", t)
+        num_faces = len(cut.frames)
+        if not num_faces:
+            with_boxes = sum(1 for b in found.boxes.values() if b)
             return result(
                 "no_face",
                 f"no face kept ({with_boxes} of {len(indices)} sampled frames had a face at "
@@ -276,20 +472,15 @@ def score_video_file(
     except Exception as err:  # a bad video must not stop the folder
         return result("error", f"{type(err).__name__}: {err}")
 
-    per_model: dict[str, dict[str, list[np.ndarray]]] = {}
-    for lm in models:
-        try:
-            if lm.cfg.kind == "image":
-                logits = []
-                for crops in faces:
-                    picked = crops[:: image_frame_step(len(crops), policy)]
-                    logits.append(_check_logits(score_image(lm, picked), (len(picked), 2), lm.name))
-            else:
-                logits = [_check_logits(score_video(lm, crops), (2,), lm.name) for crops in faces]
-        except Exception as err:  # the seed gave the whole video the default on any failure
-            return result("model_error", f"{lm.name}: {type(err).__name__}: {err}")
-        per_model[lm.name] = {path.name: logits}
-    details = ensemble_details(per_model, policy, [path.name])[path.name]
+    try:
+        logits = score_faces(models, cut, policy, score_image, score_video, timings)
+    except ModelError as err:
+        return result("model_error", str(err))
+    faces = face_details(cut, logits, policy, thumbnails)
+    t = time.perf_counter()
+    details = ensemble_details({m: {path.name: v} for m, v in logits.items()}, policy, [path.name])
+    details = details[path.name]
+    lap("ensemble", t)
     notes.extend(details.notes)
     if details.status != "ok":
         return result("no_score", "; ".join(notes) or "no model produced a score")
@@ -299,16 +490,19 @@ def score_video_file(
 
 
 def list_videos(folder: str | os.PathLike) -> list[Path]:
-    """The ``.mp4`` files of ``folder`` (not its subfolders), sorted by name."""
+    """The video files of ``folder`` (not its subfolders): every name with one of
+    :data:`VIDEO_EXTENSIONS` in any case, sorted by name."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: expected a folder of .mp4 videos, found no folder")
+        raise FileNotFoundError(f"{folder}: expected a folder of videos, found no folder")
     videos = sorted(
-        (p for p in folder.iterdir() if p.suffix.lower() == ".mp4" and not p.is_dir()),
+        (p for p in folder.iterdir() if is_video_name(p.name) and not p.is_dir()),
         key=lambda p: p.name,
     )
     if not videos:
-        raise FileNotFoundError(f"{folder}: expected .mp4 videos, found none")
+        raise FileNotFoundError(
+            f"{folder}: expected video files ({', '.join(VIDEO_EXTENSIONS)}, any case), found none"
+        )
     return videos
 
 
@@ -339,6 +533,62 @@ def write_details(
     atomic_write_text(path, buf.getvalue())
 
 
+def picture_name(video: str) -> str:
+    """File name of a video's picture: the video's name with ``.png`` added."""
+    return f"{video}.png"
+
+
+def _face_json(face: FaceDetail, kinds: Mapping[str, str], policy: EnsemblePolicy) -> dict:
+    models = {}
+    for name, logits in face.logits.items():
+        if kinds[name] == "image":
+            p = 1.0 / (1.0 + np.exp(logits[:, 0].astype(np.float64) - logits[:, 1]))
+            models[name] = {
+                "face_score": image_face_score(logits, policy),
+                "frame_p_fake": [round(float(v), 6) for v in p],
+            }
+        else:
+            models[name] = {"face_score": video_face_score(logits)}
+    return {
+        "face": face.face,
+        "frames": list(face.frames),
+        "image_frames": list(face.image_frames),
+        "models": models,
+    }
+
+
+def write_predictions_json(
+    results: Sequence[VideoResult],
+    models: Sequence[ScoringModel],
+    policy: EnsemblePolicy,
+    path: str | os.PathLike,
+    pictures: Mapping[str, str] | None = None,
+) -> None:
+    """Every video's result as JSON: its P(FAKE), status and reason, each model's score, and
+    per face the frames each model saw with their P(FAKE) and the face's score per model;
+    ``pictures`` maps a video to its picture's path. Written atomically."""
+    kinds = {lm.name: lm.cfg.kind for lm in models}
+    videos = []
+    for r in sorted(results, key=lambda r: r.video):
+        videos.append(
+            {
+                "file": r.video,
+                "path": r.path,
+                "p_fake": r.score,
+                "status": r.status,
+                "reason": r.reason,
+                "n_frames": r.n_frames,
+                "num_faces": r.num_faces,
+                "model_scores": r.model_scores,
+                "seconds": round(r.seconds, 3),
+                "faces": [_face_json(f, kinds, policy) for f in r.faces],
+                "picture": (pictures or {}).get(r.video),
+            }
+        )
+    doc = {"format": JSON_FORMAT, "models": [lm.name for lm in models], "videos": videos}
+    atomic_write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+
+
 def score_videos(
     videos: Sequence[str | os.PathLike],
     detector: BatchDetector,
@@ -347,32 +597,56 @@ def score_videos(
     out_csv: str | os.PathLike,
     *,
     details_csv: str | os.PathLike | None = None,
+    json_path: str | os.PathLike | None = None,
+    pictures_dir: str | os.PathLike | None = None,
     **options: Any,
 ) -> list[VideoResult]:
     """Score every video (``options`` go to :func:`score_video_file`), then write the details
-    CSV and ``out_csv`` (``filename,label``), one row per video, sorted by file name."""
+    CSV and ``out_csv`` (``filename,label``), one row per video, sorted by file name; with
+    ``json_path`` the per-face details as JSON, with ``pictures_dir`` one picture per scored
+    video (:mod:`rf_models.report.video_sheet`, drawn as each video is done so that only
+    one video's thumbnails are held; the folder is replaced as a whole)."""
     check_models(models, policy)
     names = [Path(v).name for v in videos]
     if len(set(names)) != len(names):
         raise ValueError("expected videos with distinct file names, found a name twice")
+    kinds = {lm.name: lm.cfg.kind for lm in models}
     results = []
-    for number, video in enumerate(videos, start=1):
-        r = score_video_file(video, detector, models, policy, **options)
-        if r.status in SCORED and not r.reason:
-            log.info("[%d/%d] %s: %.4f (%.2f s)", number, len(videos), r.video, r.score, r.seconds)
-        else:
-            log.warning(
-                "[%d/%d] %s: %s, score %.4f: %s",
-                number,
-                len(videos),
-                r.video,
-                r.status,
-                r.score,
-                r.reason,
+    pictures: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        tmp_pictures = (
+            stack.enter_context(atomic_output_dir(pictures_dir)) if pictures_dir else None
+        )
+        for number, video in enumerate(videos, start=1):
+            r = score_video_file(
+                video, detector, models, policy, thumbnails=tmp_pictures is not None, **options
             )
-        results.append(r)
+            if tmp_pictures is not None and r.faces:
+                from rf_models.report.video_sheet import plot_video_sheet
+
+                plot_video_sheet(r, policy, kinds, Path(tmp_pictures) / picture_name(r.video))
+                pictures[r.video] = str(Path(pictures_dir) / picture_name(r.video))
+                faces = tuple(replace(f, thumbnails=None) for f in r.faces)
+                r = replace(r, faces=faces)
+            if r.status in SCORED and not r.reason:
+                log.info(
+                    "[%d/%d] %s: %.4f (%.2f s)", number, len(videos), r.video, r.score, r.seconds
+                )
+            else:
+                log.warning(
+                    "[%d/%d] %s: %s, score %.4f: %s",
+                    number,
+                    len(videos),
+                    r.video,
+                    r.status,
+                    r.score,
+                    r.reason,
+                )
+            results.append(r)
     model_names = [lm.name for lm in models]
     write_details(results, model_names, details_csv or details_path(out_csv))
+    if json_path is not None:
+        write_predictions_json(results, models, policy, json_path, pictures)
     write_submission({r.video: r.score for r in results}, out_csv, expected_files=names)
     failed = sum(1 for r in results if r.status not in SCORED)
     log.info(
@@ -408,14 +682,31 @@ def _log_file(log_path: str | os.PathLike | None) -> Iterator[None]:
         handler.close()
 
 
+def collect_videos(sources: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """The videos of ``sources``, in order: a folder gives its video files
+    (:func:`list_videos`), anything else is taken as a video file, whatever its extension (a
+    file that does not exist is scored as missing)."""
+    if isinstance(sources, str | os.PathLike):
+        sources = [sources]
+    if not sources:
+        raise FileNotFoundError("expected at least one video or folder of videos, found none")
+    videos: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        videos.extend(list_videos(path) if path.is_dir() else [path])
+    return videos
+
+
 def score_folder(
-    folder: str | os.PathLike,
+    sources: str | os.PathLike | Sequence[str | os.PathLike],
     checkpoints: Mapping[str, tuple[str | os.PathLike, Mapping[str, Any]]],
     policy_cfg: Mapping[str, Any] | EnsemblePolicy | None,
     out_csv: str | os.PathLike,
     log_path: str | os.PathLike | None = None,
     *,
     details_csv: str | os.PathLike | None = None,
+    json_path: str | os.PathLike | None = None,
+    pictures_dir: str | os.PathLike | None = None,
     device: str = "auto",
     detector_weights: str | os.PathLike | None = None,
     detector_backend: str = "auto",
@@ -426,7 +717,9 @@ def score_folder(
     max_faces: int = MAX_FACES,
     score_threshold: float = SCORE_THRESHOLD,
 ) -> list[VideoResult]:
-    """Score every ``.mp4`` of ``folder`` into ``out_csv`` (``filename,label``) and a details CSV.
+    """Score a folder of videos (or videos and folders, :func:`collect_videos`) into
+    ``out_csv`` (``filename,label``), a details CSV and, when given, the JSON details and a
+    picture per scored video: the ``predict`` rule and ``python -m rf_models.predict``.
 
     ``checkpoints`` maps each model's ensemble name to (its training checkpoint, its config
     block); ``policy_cfg`` is the ensemble policy mapping (None: the seed's). ``device`` runs
@@ -437,7 +730,7 @@ def score_folder(
     does.
     """
     with _log_file(log_path):
-        videos = list_videos(folder)
+        videos = collect_videos(sources)
         policy = (
             policy_cfg
             if isinstance(policy_cfg, EnsemblePolicy)
@@ -457,9 +750,8 @@ def score_folder(
             onnx_path=detector_onnx,
         )
         log.info(
-            "%d videos in %s; models %s on %s; RetinaFace %s on %s",
+            "%d videos; models %s on %s; RetinaFace %s on %s",
             len(videos),
-            folder,
             ", ".join(lm.name for lm in models),
             resolved,
             detector.backend,
@@ -472,6 +764,8 @@ def score_folder(
             policy,
             out_csv,
             details_csv=details_csv,
+            json_path=json_path,
+            pictures_dir=pictures_dir,
             max_frames=max_frames,
             max_faces=max_faces,
             detect_batch=detect_batch,

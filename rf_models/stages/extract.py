@@ -50,6 +50,8 @@ def _base_row(entry: VideoEntry) -> ManifestRow | None:
         status="ok",
         original=entry.original or "",
     )
+    if entry.problem:
+        return row.with_status("bad_metadata", entry.problem)
     if not entry.on_disk:
         return row.with_status("missing", "listed in metadata.json but the file is absent")
     if not entry.in_metadata:

@@ -45,7 +45,7 @@ class BadSampleError(RuntimeError):
 
 def frame_path(line: ListLine, frame: int) -> str:
     """The crop path of ``frame`` relative to the crops root."""
-    return line.pattern.replace("%d", str(frame), 1)
+    return line.path(frame)
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,6 @@ def read_list(path: str | os.PathLike) -> TubeList:
         if line.count <= 0:
             dropped += 1
             continue
-        if line.pattern.count("%d") != 1:
-            raise ListFormatError(f"{where}: expected one %d in the path, found {text_line!r}")
         entries.append(line)
     if not entries:
         raise ListFormatError(

@@ -1,4 +1,9 @@
-"""Video decoding with PyAV: probe, and frames (1-based indices) as BGR arrays."""
+"""Video decoding with PyAV: probe, and frames (1-based indices) as BGR arrays.
+
+Frames come out as a player shows them: a display rotation (the rotate tag of phone videos,
+stored as a display matrix) is applied as the ffmpeg command line does by default, the tool
+the seed extracted frames with. Sizes are the displayed ones.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,15 @@ from pathlib import Path
 
 import av
 import numpy as np
+
+
+# Containers PyAV (FFmpeg) opens that cameras and phones write; matched case-insensitively.
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
+
+
+def is_video_name(name: str) -> bool:
+    """Whether a file name has one of :data:`VIDEO_EXTENSIONS`, in any case (``A.MP4``)."""
+    return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
 
 
 class VideoError(Exception):
@@ -22,10 +36,34 @@ class VideoError(Exception):
 
 @dataclass(frozen=True)
 class VideoInfo:
-    width: int
+    width: int  # as displayed, after the rotation
     height: int
     fps: float
     declared_frames: int  # from the container; 0 when it does not say
+    rotation: int = 0  # display rotation applied to every frame: 0, 90, 180 or 270 (ccw)
+
+
+def quarter_turns(rotation: float) -> int:
+    """Counter-clockwise quarter turns (0-3) for a display rotation in degrees (PyAV's
+    ``frame.rotation``, counter-clockwise); other angles go to the nearest quarter turn."""
+    return int(round(float(rotation) / 90.0)) % 4
+
+
+def upright(image: np.ndarray, rotation: float) -> np.ndarray:
+    """``image`` turned as ffmpeg's command line turns a frame with this display rotation."""
+    turns = quarter_turns(rotation)
+    return np.ascontiguousarray(np.rot90(image, turns)) if turns else image
+
+
+def _first_frame_rotation(container) -> int:
+    """The display rotation of the first decodable frame (0 when none decodes: the frame loop
+    then reports the failure with its status)."""
+    try:
+        for frame in container.decode(container.streams.video[0]):
+            return 90 * quarter_turns(frame.rotation)
+    except (av.error.FFmpegError, ValueError):
+        pass
+    return 0
 
 
 def _open(path: Path):
@@ -44,20 +82,29 @@ def _open(path: Path):
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Size (as displayed), frame rate, declared frame count and display rotation.
+
+    PyAV exposes the rotation on frames only, so the first frame is decoded."""
     path = Path(path)
     with _open(path) as container:
         stream = container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
+        width, height = stream.codec_context.width, stream.codec_context.height
+        rotation = _first_frame_rotation(container)
+        if rotation in (90, 270):
+            width, height = height, width
         return VideoInfo(
-            width=stream.codec_context.width,
-            height=stream.codec_context.height,
+            width=width,
+            height=height,
             fps=float(rate) if rate else 0.0,
             declared_frames=int(stream.frames or 0),
+            rotation=rotation,
         )
 
 
 class FrameReader:
-    """Decode a video once, yielding ``(frame index from 1, BGR array)``.
+    """Decode a video once, yielding ``(frame index from 1, BGR array)``, each frame turned
+    upright by its display rotation.
 
     After iteration, ``decoded`` is the number of frames decoded and ``error`` the
     reason decoding stopped early (None when the stream ended normally).
@@ -84,7 +131,7 @@ class FrameReader:
                     self.decoded += 1
                     index = self.decoded
                     if self.wanted is None or index in self.wanted:
-                        yield index, frame.to_ndarray(format="bgr24")
+                        yield index, upright(frame.to_ndarray(format="bgr24"), frame.rotation)
                     if last_wanted is not None and index >= last_wanted:
                         return
             except av.error.FFmpegError as err:

@@ -12,6 +12,8 @@ import yaml
 from rf_models.config import (
     ConfigError,
     load_config,
+    merge_config,
+    read_config_file,
     load_schema,
     part_names,
     split_parts,
@@ -163,6 +165,37 @@ def test_load_config_bad_files_name_the_file(tmp_path: Path, text: str, match: s
     with pytest.raises(ConfigError, match=match) as err:
         load_config(path)
     assert str(path) in str(err.value)
+
+
+def test_merge_config_merges_mappings_as_snakemake_configfile_does() -> None:
+    base = {"ensemble": {"split": "a", "policy": {"x": 1, "y": {"z": 2}}}, "parts": [0, 1]}
+    merged = merge_config(
+        base, {"ensemble": {"split": "b", "policy": {"y": {"w": 3}}}, "parts": [2]}
+    )
+    assert merged == {
+        "ensemble": {"split": "b", "policy": {"x": 1, "y": {"z": 2, "w": 3}}},
+        "parts": [2],  # lists are replaced, not merged
+    }
+    assert base["ensemble"]["split"] == "a"  # the inputs are left alone
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        (None, "cannot read the config file"),
+        ("a: [unclosed\n", "not valid YAML"),
+        ("- a\n", "expected a mapping"),
+    ],
+)
+def test_read_config_file_errors_name_the_file(tmp_path: Path, text, match) -> None:
+    path = tmp_path / "c.yaml"
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(ConfigError, match=match) as err:
+        read_config_file(path)
+    assert str(path) in str(err.value)
+    path.write_text("")
+    assert read_config_file(path) == {}
 
 
 def test_empty_config_file_reports_required_keys(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -59,6 +60,12 @@ def test_predict_writes_one_row_per_video_and_logs_failures(demo_run):
             assert rows[name] == 0.5 and row["reason"], row
             assert name in log
     assert any(r["status"] == "empty_file" for r in details.values())
+    doc = json.loads((submission.with_name("predictions.json")).read_text())
+    assert [v["file"] for v in doc["videos"]] == videos
+    scored = sorted(n for n, r in details.items() if r["status"] in ("ok", "partial"))
+    assert scored
+    pictures = submission.with_name("pictures")
+    assert sorted(p.name for p in pictures.glob("*.png")) == [f"{n}.png" for n in scored]
 
 
 def test_report_html_has_every_figure(demo_run):
@@ -69,3 +76,7 @@ def test_report_html_has_every_figure(demo_run):
     html = report.read_text(errors="replace")
     for figure in FIGURE_NAMES:
         assert re.search(rf"{figure}\.png", html), figure
+    # the predict target's pictures, one per scored video of the held-out folder
+    pictures = results(demo_run) / "predict" / "pictures"
+    names = [p.name for p in pictures.glob("*.png")]
+    assert names and all(name in html for name in names)

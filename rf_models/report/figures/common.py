@@ -34,6 +34,7 @@ STATUS_COLORS = {
     "empty_file": "#8e44ad",
     "missing": "#7f8c8d",
     "not_in_metadata": "#6e2c00",
+    "bad_metadata": "#e74c3c",
 }
 # Metric columns of the tables: header, formatter, which way is better.
 METRIC_DISPLAY = {

@@ -31,11 +31,13 @@ def test_read_metadata_labels_and_originals(tmp_path: Path) -> None:
             }
         )
     )
-    assert read_metadata(path) == {
+    meta = read_metadata(path)
+    assert meta.labels == {
         "aaqaifqrwn.mp4": (1, "xyz.mp4"),
         "xyz.mp4": (0, None),
         "b.mp4": (0, None),
     }
+    assert meta.bad == {}
 
 
 @pytest.mark.parametrize(
@@ -45,12 +47,7 @@ def test_read_metadata_labels_and_originals(tmp_path: Path) -> None:
         ("{not json", "not valid JSON"),
         ('["a.mp4"]', "expected a JSON object of videos, found list"),
         ("null", "expected a JSON object of videos, found NoneType"),
-        ('{"a.mp4": {"label": "fake"}}', "entry 'a.mp4' needs a label REAL or FAKE"),
-        ('{"a.mp4": {"split": "train"}}', "entry 'a.mp4' needs a label REAL or FAKE"),
-        ('{"a.mp4": "FAKE"}', "entry 'a.mp4' needs a label REAL or FAKE"),
-        ('{"a.mp4": {"label": ["FAKE"]}}', "entry 'a.mp4' needs a label REAL or FAKE"),
-        ('{"a.mp4": {"label": 1}}', "entry 'a.mp4' needs a label REAL or FAKE"),
-        ('{"a.mp4": {"label": "FAKE", "original": 5}}', "entry 'a.mp4'.*original"),
+        ('"a.mp4"', "expected a JSON object of videos, found str"),
         (b"\xff\xfe\x00garbage", "not valid JSON|not UTF-8"),
     ],
 )
@@ -66,6 +63,39 @@ def test_read_metadata_errors_name_the_file(
     with pytest.raises(MetadataError, match=match) as err:
         read_metadata(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "entry", "reason"),
+    [
+        ("a.mp4", {"label": "MAYBE"}, "expected a label REAL or FAKE, found 'MAYBE'"),
+        ("a.mp4", {"label": "fake"}, "expected a label REAL or FAKE, found 'fake'"),
+        ("a.mp4", {"split": "train"}, "expected a label REAL or FAKE, found None"),
+        ("a.mp4", {"label": ["FAKE"]}, "expected a label REAL or FAKE, found ['FAKE']"),
+        ("a.mp4", {"label": 1}, "expected a label REAL or FAKE, found 1"),
+        ("a.mp4", "FAKE", "expected an object with a label, found 'FAKE'"),
+        ("a.mp4", None, "expected an object with a label, found None"),
+        ("a.mp4", {"label": "FAKE", "original": 5}, "original to be a file name or null"),
+        ("../x.mp4", {"label": "REAL"}, "found the path '../x.mp4'"),
+        ("a/b.mp4", {"label": "REAL"}, "found the path 'a/b.mp4'"),
+        ("a\\b.mp4", {"label": "REAL"}, "found the path"),
+        ("..", {"label": "REAL"}, "expected a video file name, found '..'"),
+        ("", {"label": "REAL"}, "expected a video file name, found ''"),
+        ("a\nb.mp4", {"label": "REAL"}, "without control characters"),
+        ("notes.txt", {"label": "REAL"}, "ending in one of .mp4"),
+        # no name before the extension: its id would be the part's folder or its parent
+        ("...mp4", {"label": "REAL"}, "ending in one of .mp4"),
+        ("..MP4", {"label": "REAL"}, "ending in one of .mp4"),
+    ],
+)
+def test_bad_metadata_rows_are_kept_with_their_reason(tmp_path: Path, name, entry, reason) -> None:
+    path = tmp_path / "metadata.json"
+    path.write_text(json.dumps({name: entry, "good.mp4": {"label": "FAKE"}}))
+    meta = read_metadata(path)
+    assert meta.labels == {"good.mp4": (1, None)}
+    assert list(meta.bad) == [name]
+    assert meta.bad[name].startswith("bad metadata.json row: ")
+    assert reason in meta.bad[name]
 
 
 def test_read_metadata_on_a_directory_names_it(tmp_path: Path) -> None:
@@ -99,6 +129,55 @@ def test_part_entries_union_of_folder_and_metadata(tmp_path: Path) -> None:
     )
     assert all(e.part == "dfdc_train_part_7" for e in entries)
     assert b.path == part / "b.mp4" and b.video_id == "b"
+
+
+def test_part_entries_match_extensions_in_any_case(tmp_path: Path) -> None:
+    meta = {
+        "UPPER.MP4": {"label": "FAKE"},
+        "phone.MOV": {"label": "REAL"},
+        "clip.webm": {"label": "REAL"},
+        "space name é.mp4": {"label": "REAL"},
+    }
+    files = {name: b"x" for name in meta} | {"raw.Mkv": b"x", "notes.MP3": b"x"}
+    part = _part(tmp_path, meta, files)
+    (part / "folder.mp4").mkdir()  # a folder is not a video
+    entries = {e.video: e for e in part_entries(part)}
+    assert sorted(entries) == sorted([*meta, "raw.Mkv"])
+    for name in meta:
+        e = entries[name]
+        assert (e.in_metadata, e.on_disk, e.problem) == (True, True, None), e
+    assert entries["UPPER.MP4"].video_id == "UPPER"
+    assert entries["space name é.mp4"].video_id == "space name é"
+    assert (entries["raw.Mkv"].in_metadata, entries["raw.Mkv"].on_disk) == (False, True)
+
+
+def test_part_entries_keep_bad_rows_and_go_on(tmp_path: Path) -> None:
+    meta = {
+        "maybe.mp4": {"label": "MAYBE"},
+        "../x.mp4": {"label": "REAL"},
+        "a/b.mp4": {"label": "REAL"},
+        "ok.mp4": {"label": "REAL"},
+    }
+    part = _part(tmp_path, meta, {"maybe.mp4": b"x", "ok.mp4": b"x"})
+    entries = {e.video: e for e in part_entries(part)}
+    assert sorted(entries) == sorted(meta)
+    assert entries["ok.mp4"].problem is None and entries["ok.mp4"].label == 0
+    for name in ("maybe.mp4", "../x.mp4", "a/b.mp4"):
+        e = entries[name]
+        assert e.problem and e.label is None and e.in_metadata, e
+    assert entries["maybe.mp4"].on_disk and not entries["../x.mp4"].on_disk
+    assert "'MAYBE'" in entries["maybe.mp4"].problem
+
+
+def test_part_entries_refuse_two_videos_with_one_id(tmp_path: Path) -> None:
+    meta = {"a.mp4": {"label": "REAL"}, "a.MP4": {"label": "FAKE"}, "b.mp4": {"label": "REAL"}}
+    part = _part(tmp_path, meta, {"a.mp4": b"x", "a.MP4": b"y", "b.mp4": b"z", "b.mov": b"w"})
+    entries = {e.video: e for e in part_entries(part)}
+    # sorted, a.MP4 comes first and keeps the id; b.mov has no label, so it takes no id
+    assert entries["a.MP4"].problem is None
+    assert "video id 'a' is also the id of a.MP4" in entries["a.mp4"].problem
+    assert entries["a.mp4"].label is None
+    assert entries["b.mp4"].problem is None and entries["b.mov"].problem is None
 
 
 def test_part_entries_without_metadata_is_an_error(tmp_path: Path) -> None:
@@ -154,4 +233,10 @@ def test_part_signature_missing_folder_and_dangling_symlink(tmp_path: Path) -> N
     linked = part_signature(part)
     assert linked.startswith("2 videos") and linked != base
     (part / "b.mp4").symlink_to(part / "a.mp4")  # a live link counts its target's size
+    assert part_signature(part).startswith("3 videos")
+
+
+def test_part_signature_counts_every_video_extension_in_any_case(tmp_path: Path) -> None:
+    part = _part(tmp_path, {}, {"a.mp4": b"a", "B.MP4": b"b", "c.mov": b"c", "d.txt": b"d"})
+    (part / "e.mp4").mkdir()
     assert part_signature(part).startswith("3 videos")

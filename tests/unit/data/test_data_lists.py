@@ -41,6 +41,38 @@ def test_tube_lines_one_per_face_in_seed_format() -> None:
 
 
 @pytest.mark.parametrize(
+    ("video", "pattern"),
+    [
+        ("space name é.mp4", "dfdc_train_part_3/space name é/frame%d_face1.jpg"),
+        ("  two  spaces .MP4", "dfdc_train_part_3/  two  spaces /frame%d_face1.jpg"),
+        ("100% real.mp4", "dfdc_train_part_3/100%% real/frame%d_face1.jpg"),
+        ("%d.mp4", "dfdc_train_part_3/%%d/frame%d_face1.jpg"),
+    ],
+)
+def test_awkward_names_round_trip_through_a_list(tmp_path: Path, video: str, pattern: str) -> None:
+    (line,) = tube_lines(_row(video, n_frames=40, faces=1), 30, 1, "jpg")
+    assert line.pattern == pattern
+    path = tmp_path / "list.txt"
+    path.write_text(line.format() + "\n")
+    (back,) = read_list(path)
+    assert back == line
+    stem = video.rsplit(".", 1)[0]
+    assert [back.path(f) for f in back.frames()] == [
+        f"dfdc_train_part_3/{stem}/frame{f}_face1.jpg" for f in (1, 31)
+    ]
+
+
+def test_ordinary_lines_split_into_the_seeds_five_fields() -> None:
+    # the seed's loader splits a line on whitespace into five fields and formats the path
+    # with `pattern % frame`: lines of ordinary names must stay readable that way
+    (line,) = tube_lines(_row("aaqaifqrwn.mp4", faces=1), 30, 1, "jpg")
+    fields = line.format().split()
+    assert len(fields) == 5
+    assert fields[0] % 31 == "dfdc_train_part_3/aaqaifqrwn/frame31_face1.jpg"
+    assert [int(f) for f in fields[1:]] == [1, 30, 10, 1]
+
+
+@pytest.mark.parametrize(
     ("n_frames", "stride", "count"),
     [
         (300, 30, 10),
@@ -140,6 +172,10 @@ def test_read_list_drops_count_zero_or_negative_and_blank_lines(tmp_path: Path) 
         ("p/a/frame%d_face1.jpg 1 30 ten 1", "must be integers"),
         ("p/a/frame%d_face1.jpg 1.0 30 10 1", "must be integers"),
         ("p/a/frame1_face1.jpg 1 30 10 1", "needs a %d frame field"),
+        ("p/a%/frame%d_face1.jpg 1 30 10 1", "needs a %d frame field"),
+        ("p/a%s/frame%d_face1.jpg 1 30 10 1", "needs a %d frame field"),
+        ("p/a/frame%d_%d.jpg 1 30 10 1", "expected one %d in the path"),
+        ("1 30 10 1", "expected 'pattern start stride count label'"),
         ("p/a/frame%d_face1.jpg 1 30 10 2", "label must be 0 .REAL. or 1 .FAKE."),
         ("p/a/frame%d_face1.jpg 0 30 10 1", "start must be >= 1"),
         ("p/a/frame%d_face1.jpg 1 0 10 1", "stride must be >= 1"),

@@ -44,6 +44,8 @@ ROWS = [
     ManifestRow("p0", "c.mp4", None, "not_in_metadata", reason="no label"),
     ManifestRow("p0", "d.mp4", 1, "missing", reason="absent", original="a.mp4"),
     ManifestRow("p0", "e.mp4", 1, "no_face", n_frames=10, width=64, height=48, fps=15.0),
+    # a bad metadata row keeps its name as written, whatever characters it holds
+    ManifestRow("p0", "../x y\té.mp4", None, "bad_metadata", reason="bad metadata.json row: path"),
 ]
 
 
@@ -57,7 +59,7 @@ def test_round_trip(tmp_path: Path) -> None:
 
 
 def test_row_properties() -> None:
-    assert [r.usable for r in ROWS] == [True, True, False, False, False]
+    assert [r.usable for r in ROWS] == [True, True, False, False, False, False]
     assert ROWS[0].video_id == "a"
     changed = ROWS[0].with_status("no_face", "vote 0", num_faces=0)
     assert (changed.status, changed.reason, changed.num_faces, changed.n_frames) == (
@@ -164,5 +166,6 @@ def test_status_counts() -> None:
         "empty_file": 0,
         "missing": 1,
         "not_in_metadata": 1,
+        "bad_metadata": 1,
     }
     assert sum(status_counts([]).values()) == 0

@@ -15,7 +15,9 @@ from rf_models.infer.scoring import (
     load_trained_model,
     prepare_crops,
     score_image_face,
+    score_image_faces,
     score_video_face,
+    score_video_faces,
 )
 from rf_models.train.checkpoint import CheckpointError
 from rf_models.train.config import ConfigError, ModelConfig, resolve_model_block
@@ -261,3 +263,55 @@ def test_score_video_face_clip_of_sampled_frames(tmp_path):
     frames = crops(len(sample_frames(300)), size=16)
     assert len(frames) == 150
     assert score_video_face(lm, frames).shape == (2,)
+
+
+# -- every face in one batch ----------------------------------------------------------------
+
+# Batching changes only the order of float sums inside the convolutions: logits agree with
+# the per-face, per-mirror passes to float32 rounding.
+BATCH_RTOL, BATCH_ATOL = 1e-5, 1e-6
+
+
+class CountingModel(torch.nn.Module):
+    """Wraps a model and counts its forward passes and the batch sizes they saw."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.batches: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.batches.append(x.shape[0])
+        return self.inner(x)
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_score_image_faces_one_forward_with_the_mirrors(tmp_path, flip):
+    blk = block(flip_tta=flip)
+    lm = load_trained_model(write_checkpoint(tmp_path / "best.pt", blk), blk, "m", "cpu")
+    faces = [crops(5, seed=1), crops(3, seed=2), []]
+    expected = [score_image_face(lm, f) if f else np.empty((0, 2)) for f in faces]
+    counting = LoadedModel(lm.name, lm.cfg, CountingModel(lm.model), lm.device)
+    out = score_image_faces(counting, faces)
+    assert counting.model.batches == [(5 + 3) * (2 if flip else 1)]
+    assert [o.shape for o in out] == [(5, 2), (3, 2), (0, 2)]
+    for got, want in zip(out, expected, strict=True):
+        np.testing.assert_allclose(got, want, rtol=BATCH_RTOL, atol=BATCH_ATOL)
+    assert [o.shape for o in score_image_faces(counting, [[], []])] == [(0, 2), (0, 2)]
+
+
+def test_score_video_faces_one_forward_over_every_face(tmp_path):
+    blk = block("video", infer_size=20)
+    lm = load_trained_model(write_checkpoint(tmp_path / "v.pt", blk), blk, "v", "cpu")
+    faces = [crops(6, seed=3), crops(6, seed=4)]
+    counting = LoadedModel(lm.name, lm.cfg, CountingModel(lm.model), lm.device)
+    out = score_video_faces(counting, faces)
+    assert counting.model.batches == [2] and out.shape == (2, 2)
+    want = np.stack([score_video_face(lm, f) for f in faces])
+    np.testing.assert_allclose(out, want, rtol=BATCH_RTOL, atol=BATCH_ATOL)
+    with pytest.raises(ValueError, match="clips of one length"):
+        score_video_faces(lm, [crops(6), crops(5)])
+    with pytest.raises(ValueError, match="at least one crop per face"):
+        score_video_faces(lm, [crops(2), []])
+    with pytest.raises(ValueError, match="video model, expected image"):
+        score_image_faces(lm, faces)

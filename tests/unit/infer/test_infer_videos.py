@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,19 +16,22 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from infer_testlib import IMAGENET
+from infer_testlib import IMAGENET, write_checkpoint
 from infer_testlib import block as tiny_block
 from scipy.special import expit
 
 from rf_models.demo.mp4 import write_mp4
 from rf_models.detect import RetinaFaceDetector
-from rf_models.infer.policy import EnsemblePolicy
+from rf_models.detect.run import detect_frames
+from rf_models.infer.policy import EnsemblePolicy, ensemble_details
 from rf_models.infer.sampling import sample_frames
+from rf_models.infer.scoring import load_trained_model
 from rf_models.infer.submission import read_submission
 from rf_models.infer.videos import (
     STATUSES,
     boxes_from_detections,
     check_models,
+    collect_videos,
     count_frames,
     details_path,
     list_videos,
@@ -34,9 +39,11 @@ from rf_models.infer.videos import (
     score_video_file,
     score_videos,
 )
+from rf_models.track.tracks import track_video
 from rf_models.train.checkpoint import FORMAT, CheckpointError, save_checkpoint
 from rf_models.train.config import ModelConfig
 from rf_models.train.model import build_model
+from rf_models.video.decode import FrameReader, probe_video
 from tests.seed_config import policy_config
 
 GOOD, NO_FACE, CORRUPT, EMPTY = "a_good.mp4", "b_noface.mp4", "c_corrupt.mp4", "d_empty.mp4"
@@ -92,26 +99,32 @@ def detector() -> RetinaFaceDetector:
 
 @dataclass
 class StandIn:
-    """A model as scoring sees it: a name, a kind, and (here) a fixed FAKE-minus-REAL logit."""
+    """A model as scoring sees it: a name, a kind, an input side, and (here) a fixed
+    FAKE-minus-REAL logit. ``calls`` holds each face's crops as the model got them,
+    ``invocations`` the number of calls (one per video: every face in one batch)."""
 
     name: str
     kind: str
     logit: float
+    side: int = 32
     calls: list[list[np.ndarray]] = field(default_factory=list)
+    invocations: int = 0
 
     @property
     def cfg(self) -> SimpleNamespace:
-        return SimpleNamespace(kind=self.kind)
+        return SimpleNamespace(kind=self.kind, input_size=self.side, infer_size=None)
 
 
-def stand_in_image(lm: StandIn, crops):
-    lm.calls.append(list(crops))
-    return np.tile([0.0, lm.logit], (len(crops), 1))
+def stand_in_image(lm: StandIn, faces):
+    lm.invocations += 1
+    lm.calls.extend(list(crops) for crops in faces)
+    return [np.tile([0.0, lm.logit], (len(crops), 1)) for crops in faces]
 
 
-def stand_in_video(lm: StandIn, crops):
-    lm.calls.append(list(crops))
-    return np.array([0.0, lm.logit])
+def stand_in_video(lm: StandIn, faces):
+    lm.invocations += 1
+    lm.calls.extend(list(crops) for crops in faces)
+    return np.tile([0.0, lm.logit], (len(faces), 1))
 
 
 def stand_ins() -> list[StandIn]:
@@ -171,15 +184,21 @@ def test_good_video_is_scored_with_two_of_six_faces(folder, detector):
     assert r.score == pytest.approx(STAND_IN_SCORE)
     assert r.model_scores == pytest.approx({"b0": expit(2.0), "sf": expit(-1.0)})
     image_model, video_model = models
-    # one call per face; every sampled frame (30 < 160) reaches both kinds (30 <= 35)
+    # one call per model with both faces; every sampled frame (30 < 160) reaches both kinds
+    # (30 <= 35), cut at the model's side
+    assert image_model.invocations == video_model.invocations == 1
     assert [len(c) for c in image_model.calls] == [GOOD_FRAMES, GOOD_FRAMES]
     assert [len(c) for c in video_model.calls] == [GOOD_FRAMES, GOOD_FRAMES]
     for crops in video_model.calls:
-        sizes = {c.shape for c in crops}
-        assert len(sizes) == 1, sizes  # one square size per face
-        ((h, w, ch),) = sizes
-        assert h == w and ch == 3 and 20 < h < 200
+        assert {c.shape for c in crops} == {(32, 32, 3)}
         assert crops[0].dtype == np.uint8
+    # the faces carry what the JSON and the picture show
+    assert [f.face for f in r.faces] == [1, 2]
+    assert r.faces[0].frames == tuple(range(1, GOOD_FRAMES + 1)) == r.faces[0].image_frames
+    assert r.faces[0].logits["b0"].shape == (GOOD_FRAMES, 2)
+    assert r.faces[0].logits["sf"].shape == (2,)
+    assert r.faces[0].thumbnails is None
+    assert set(r.timings) == {"decode_detect", "track", "crops", "model:b0", "model:sf", "ensemble"}
     # the two kept faces are two different people: their first crops differ
     first = [c[0] for c in video_model.calls]
     assert not np.array_equal(first[0], first[1])
@@ -188,7 +207,11 @@ def test_good_video_is_scored_with_two_of_six_faces(folder, detector):
 def test_sampling_takes_every_ceil_n_over_160th_frame(tmp_path):
     path = flat_video(tmp_path / "long.mp4", 330)
     policy = EnsemblePolicy.from_config(POLICY_CFG)
-    models, fake = stand_ins(), FakeDetector()
+    # models at the crops' own side (14 px, below): crops come through unresized
+    models, fake = (
+        [StandIn("b0", "image", 2.0, 14), StandIn("sf", "video", -1.0, 14)],
+        FakeDetector(),
+    )
     r = score_video_file(
         path, fake, models, policy, score_image=stand_in_image, score_video=stand_in_video
     )
@@ -300,7 +323,7 @@ def test_too_few_frames_for_the_image_rule_leaves_the_video_model_alone(tmp_path
     assert "fewer than 5 frames" in r.reason
 
 
-def failing_video(lm, crops):
+def failing_video(lm, faces):
     raise RuntimeError("CUDA out of memory")
 
 
@@ -308,9 +331,23 @@ def failing_video(lm, crops):
     ("score_image", "score_video", "expected"),
     [
         (stand_in_image, failing_video, "sf: RuntimeError: CUDA out of memory"),
-        (lambda lm, crops: np.zeros((len(crops), 3)), stand_in_video, "b0: expected logits of"),
-        (lambda lm, crops: np.zeros((len(crops) - 1, 2)), stand_in_video, "b0: expected logits"),
-        (stand_in_image, lambda lm, crops: np.array([0.0, np.nan]), "sf: expected finite"),
+        (
+            lambda lm, faces: [np.zeros((len(f), 3)) for f in faces],
+            stand_in_video,
+            "b0: expected logits of",
+        ),
+        (
+            lambda lm, faces: [np.zeros((len(f) - 1, 2)) for f in faces],
+            stand_in_video,
+            "b0: expected logits",
+        ),
+        (lambda lm, faces: [np.zeros((1, 2))], stand_in_video, "expected logits for 2 faces"),
+        (
+            stand_in_image,
+            lambda lm, faces: np.tile([0.0, np.nan], (len(faces), 1)),
+            "sf: expected finite",
+        ),
+        (stand_in_image, lambda lm, faces: np.zeros((1, 2)), "sf: expected logits of shape"),
     ],
 )
 def test_a_model_error_gives_the_default_score(tmp_path, score_image, score_video, expected):
@@ -419,6 +456,21 @@ def test_list_videos(folder, tmp_path):
     (tmp_path / "a.txt").write_text("x")
     with pytest.raises(FileNotFoundError, match="found none"):
         list_videos(tmp_path)
+    for name in ("UPPER.MP4", "phone.MOV", "b.m4v", "c.mkv", "d.webm", "e.AVI", "space é.mp4"):
+        (tmp_path / name).write_bytes(b"")
+    assert [p.name for p in list_videos(tmp_path)] == [
+        "UPPER.MP4", "b.m4v", "c.mkv", "d.webm", "e.AVI", "phone.MOV", "space é.mp4"
+    ]  # fmt: skip
+
+
+def test_collect_videos_takes_files_and_folders(folder, tmp_path):
+    odd = tmp_path / "clip.3gp"
+    odd.write_bytes(b"")
+    found = collect_videos([odd, folder, tmp_path / "nope.mp4"])
+    assert found == [odd, *list_videos(folder), tmp_path / "nope.mp4"]
+    assert collect_videos(folder) == list_videos(folder)
+    with pytest.raises(FileNotFoundError, match="at least one"):
+        collect_videos([])
 
 
 def test_details_path():
@@ -470,6 +522,43 @@ def test_folder_with_stand_in_models(folder, detector, tmp_path, caplog):
     assert len(warnings) == 3
     for name, row in zip((NO_FACE, CORRUPT, EMPTY), (no_face, corrupt, empty), strict=True):
         assert any(name in w and row["reason"] in w for w in warnings), (name, warnings)
+
+
+def test_folder_writes_json_and_a_picture_per_scored_video(folder, detector, tmp_path):
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+    out, doc_path, pictures = tmp_path / "s.csv", tmp_path / "p.json", tmp_path / "pictures"
+    results = score_videos(
+        list_videos(folder),
+        detector,
+        stand_ins(),
+        policy,
+        out,
+        json_path=doc_path,
+        pictures_dir=pictures,
+        score_image=stand_in_image,
+        score_video=stand_in_video,
+    )
+    assert sorted(p.name for p in pictures.iterdir()) == [f"{GOOD}.png"]
+    image = cv2.imread(str(pictures / f"{GOOD}.png"))
+    assert image is not None and image.shape[0] > 300 and image.shape[1] > 800
+    assert all(f.thumbnails is None for r in results for f in r.faces)  # not kept once drawn
+    doc = json.loads(doc_path.read_text())
+    assert doc["format"] == "rf_models.predict/1" and doc["models"] == ["b0", "sf"]
+    videos = {v["file"]: v for v in doc["videos"]}
+    assert list(videos) == [GOOD, NO_FACE, CORRUPT, EMPTY]
+    good = videos[GOOD]
+    assert good["p_fake"] == pytest.approx(STAND_IN_SCORE)
+    assert (good["status"], good["num_faces"], good["n_frames"]) == ("ok", 2, GOOD_FRAMES)
+    assert good["picture"] == str(pictures / f"{GOOD}.png")
+    assert good["path"] == str(folder / GOOD)
+    assert [f["face"] for f in good["faces"]] == [1, 2]
+    face = good["faces"][0]
+    assert face["frames"] == face["image_frames"] == list(range(1, GOOD_FRAMES + 1))
+    assert face["models"]["b0"]["frame_p_fake"] == pytest.approx([expit(2.0)] * GOOD_FRAMES)
+    assert face["models"]["b0"]["face_score"] == pytest.approx(expit(2.0))
+    assert face["models"]["sf"] == {"face_score": pytest.approx(expit(-1.0))}
+    assert (videos[NO_FACE]["faces"], videos[NO_FACE]["picture"]) == ([], None)
+    assert videos[EMPTY]["status"] == "empty_file" and videos[EMPTY]["reason"]
 
 
 def test_folder_refuses_duplicate_names(folder, tmp_path):
@@ -591,3 +680,88 @@ def test_score_folder_refuses_bad_configuration(folder, checkpoints, tmp_path):
         empty.mkdir()
         score_folder(empty, {"b0": (path, block)}, POLICY_CFG, out, device="cpu")
     assert not out.exists()
+
+
+# -- the bounded-memory path scores as the single-decode path did ---------------------------
+
+# Crops are cut in a second decode and every face goes through a model in one batch (mirrors
+# included): the same pixels and the same arithmetic, up to float32 rounding in the
+# convolutions' sums. Logits agree within these tolerances, video scores within SCORE_ATOL.
+LOGIT_RTOL, LOGIT_ATOL, SCORE_ATOL = 1e-5, 1e-5, 1e-6
+
+
+def reference_logits(lm, crops: list[np.ndarray]) -> np.ndarray:
+    """The former path, written out: full-size crops resized one by one (bilinear), colour,
+    /255, normalisation, and the mirror in a forward pass of its own."""
+    size = lm.cfg.infer_size or lm.cfg.input_size
+    batch = []
+    for crop in crops:
+        img = cv2.resize(crop, (size, size), interpolation=cv2.INTER_LINEAR)
+        if lm.cfg.colour == "RGB":
+            img = img[..., ::-1]
+        x = (img.astype(np.float32) / 255 - np.float32(lm.cfg.mean)) / np.float32(lm.cfg.std)
+        batch.append(x.transpose(2, 0, 1))
+    x = torch.from_numpy(np.stack(batch))
+    with torch.no_grad():
+        if lm.cfg.kind == "video":
+            return lm.model(x.permute(1, 0, 2, 3)[None]).numpy()[0]
+        out = lm.model(x)
+        if lm.cfg.flip_tta:
+            out = (out + lm.model(torch.flip(x, dims=[-1]))) / 2
+        return out.numpy()
+
+
+def single_decode_scores(path: Path, detector, models, policy):
+    """What score_video_file computed before its memory was bounded: every sampled frame
+    decoded once and kept at full size, detection on them, crops cut from them."""
+    n = probe_video(path).declared_frames
+    frames = dict(FrameReader(path, wanted=sample_frames(n, 160)))
+    boxes = {
+        i: boxes_from_detections(found)
+        for i, found in detect_frames(iter(frames.items()), detector, batch_size=8)
+    }
+    height, width = next(iter(frames.values())).shape[:2]
+    tracks = track_video(boxes, sorted(frames), width, height, max_faces=2)
+    faces = [
+        [frames[c.source_frame][c.top : c.top + c.size, c.left : c.left + c.size] for c in f.frames]
+        for f in tracks.faces
+        if f.crop_size > 0
+    ]
+    per_model = {}
+    for lm in models:
+        if lm.cfg.kind == "image":
+            per_model[lm.name] = [
+                reference_logits(lm, crops[:: math.ceil(len(crops) / 35)]) for crops in faces
+            ]
+        else:
+            per_model[lm.name] = [reference_logits(lm, crops) for crops in faces]
+    return per_model, ensemble_details(
+        {m: {path.name: v} for m, v in per_model.items()}, policy, [path.name]
+    )[path.name]
+
+
+def test_scores_match_the_single_decode_path(tmp_path, detector):
+    # 80 frames: every sampled frame is scored by the video model, every 3rd by the image one
+    there = t1_frames(32)
+    path = write_bgr(tmp_path / "long.mp4", there + there[::-1] + there[:16])
+    blocks = {
+        "b0": tiny_block("image", flip_tta=True, infer_size=32),
+        "sf": tiny_block("video", infer_size=24),
+    }
+    models = [
+        load_trained_model(write_checkpoint(tmp_path / f"{m}.pt", blk, m, seed=i), blk, m, "cpu")
+        for i, (m, blk) in enumerate(blocks.items())
+    ]
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+    r = score_video_file(path, detector, models, policy)
+    per_model, expected = single_decode_scores(path, detector, models, policy)
+    assert (r.status, r.num_faces) == ("ok", 2)
+    for face in r.faces:
+        np.testing.assert_allclose(
+            face.logits["b0"], per_model["b0"][face.face - 1], rtol=LOGIT_RTOL, atol=LOGIT_ATOL
+        )
+        np.testing.assert_allclose(
+            face.logits["sf"], per_model["sf"][face.face - 1], rtol=LOGIT_RTOL, atol=LOGIT_ATOL
+        )
+    assert r.score == pytest.approx(expected.score, abs=SCORE_ATOL)
+    assert r.model_scores == pytest.approx(expected.model_scores, abs=SCORE_ATOL)

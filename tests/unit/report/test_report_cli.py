@@ -165,7 +165,7 @@ def test_report_from_the_ensemble_stage(tmp_path, manifests):
     assert "stacking_temperature" in html and "frame" in html
 
 
-@pytest.mark.parametrize("name", [*FIGURE_NAMES, "workflow"])
+@pytest.mark.parametrize("name", [*FIGURE_NAMES, "predict_pictures", "workflow"])
 def test_captions_render_as_snakemake_does(name):
     """Each caption goes through Jinja and docutils (what snakemake --report does) without
     a warning."""

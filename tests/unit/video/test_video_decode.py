@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
-from rf_models.video.decode import FrameReader, VideoError, probe_video
+from rf_models.video.decode import FrameReader, VideoError, probe_video, quarter_turns
+from tests.videos import write_test_video
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +123,70 @@ def test_truncated_near_the_end_decodes_some_frames(videos) -> None:
     assert 1 <= len(indices) < 10
     assert indices == list(range(1, len(indices) + 1))
     assert reader.decoded == len(indices)
+
+
+# -- display rotation (phone videos) --------------------------------------------------------
+
+
+def _marked_frames() -> list[np.ndarray]:
+    """Three 64x48 frames with a red block in the top-left corner: any turn moves it."""
+    frames = []
+    for i in range(3):
+        image = np.full((48, 64, 3), 40 + 10 * i, np.uint8)
+        image[:12, :20] = (0, 0, 255)
+        frames.append(image)
+    return frames
+
+
+@pytest.mark.parametrize(
+    ("rotation", "turns", "size"), [(90, 1, (48, 64)), (-90, 3, (48, 64)), (180, 2, (64, 48))]
+)
+def test_display_rotation_is_applied_to_frames_and_sizes(tmp_path, rotation, turns, size) -> None:
+    frames = _marked_frames()
+    path = write_test_video(tmp_path / "phone.mp4", frames, rotation=rotation)
+    info = probe_video(path)
+    assert (info.width, info.height, info.rotation) == (*size, (rotation % 360))
+    decoded = list(FrameReader(path))
+    assert [i for i, _ in decoded] == [1, 2, 3]
+    for (_, image), source in zip(decoded, frames, strict=True):
+        assert image.shape == (size[1], size[0], 3) and image.flags.c_contiguous
+        expected = np.rot90(source, turns)
+        # the red block is where the turned source has it (H.264 blurs colour edges a little)
+        red = (image[..., 2] > 160) & (image[..., 0] < 100)
+        assert np.array_equal(red, expected[..., 2] == 255)
+        assert np.abs(image.astype(int) - expected.astype(int)).mean() < 6
+
+
+def test_unrotated_video_reports_rotation_0(videos) -> None:
+    assert probe_video(videos["good"]).rotation == 0
+
+
+@pytest.mark.parametrize(("angle", "turns"), [(0, 0), (90, 1), (-90, 3), (-180, 2), (270, 3)])
+def test_quarter_turns(angle, turns) -> None:
+    assert quarter_turns(angle) == turns
+    assert quarter_turns(angle + 1.4) == turns  # odd angles go to the nearest quarter turn
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg command line")
+@pytest.mark.parametrize("tag", ["90", "180", "270"])
+def test_rotation_matches_the_ffmpeg_command_line(tmp_path, tag) -> None:
+    # the tag the issue's phone video had, written by ffmpeg itself; ffmpeg's CLI output is
+    # the reference (it is what the seed extracted frames with)
+    plain = write_test_video(tmp_path / "plain.mp4", _marked_frames())
+    tagged = tmp_path / f"rot{tag}.mp4"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(plain), "-c", "copy"]
+        + ["-metadata:s:v:0", f"rotate={tag}", str(tagged)],
+        check=True,
+    )
+    info = probe_video(tagged)
+    raw = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-i", str(tagged), "-f", "rawvideo", "-pix_fmt", "bgr24"]
+        + ["-"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    reference = np.frombuffer(raw, np.uint8).reshape(-1, info.height, info.width, 3)
+    ours = np.stack([image for _, image in FrameReader(tagged)])
+    assert ours.shape == reference.shape
+    assert np.abs(ours.astype(int) - reference.astype(int)).mean() < 2

@@ -1,0 +1,101 @@
+"""``python -m rf_models.predict``: is this video fake? One command over videos or folders.
+
+It runs what the workflow's ``predict`` rule runs (:func:`rf_models.infer.videos.
+score_folder`: sampling, RetinaFace, tracking, crops, every model, the seed's ensemble), with
+the settings of the same configuration (the repository's ``config.yaml`` with any
+``--config`` merged over it, as Snakemake's ``--configfile``), on the models a workflow run
+trained (``results/models/<model>/best.pt`` and ``model_config.yaml``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rf_models.config import ConfigError, merge_config, read_config_file, validate_config
+from rf_models.infer.videos import SCORED, VideoResult
+from rf_models.train.config import resolve_model_block
+
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
+
+
+def load_configs(paths: Sequence[str | os.PathLike]) -> dict[str, Any]:
+    """The repository's config.yaml (when this is a checkout) with ``paths`` merged over it in
+    order, validated."""
+    files = ([REPO_CONFIG] if REPO_CONFIG.is_file() else []) + [Path(p) for p in paths]
+    if not files:
+        raise ConfigError(
+            "no configuration: the repository's config.yaml is not beside this package; "
+            "give one with --config"
+        )
+    config: dict[str, Any] = {}
+    for path in files:
+        config = merge_config(config, read_config_file(path))
+    return validate_config(config)
+
+
+def score_options(detect: Mapping[str, Any], sampling: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`rf_models.infer.videos.score_folder` options from the config's ``detect`` and
+    ``predict`` sections (shared by the predict rule and this command)."""
+    return {
+        "detector_backend": detect["backend"],
+        "detect_batch": detect["batch_size"],
+        "max_frames": sampling["max_frames"],
+        "max_faces": sampling["max_faces"],
+    }
+
+
+def find_models(
+    models_dir: str | os.PathLike, config: Mapping[str, Any], names: Sequence[str] = ()
+) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """``{model: (best.pt, block)}`` for every ``<models_dir>/<model>/best.pt`` (or only
+    ``names``). The block is the run's own ``model_config.yaml`` beside it (inference sizes
+    included), else the config's block with its overrides."""
+    root = Path(models_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: expected a folder of trained models, found no folder")
+    found = sorted(p.parent.name for p in root.glob("*/best.pt"))
+    wanted = list(names) or found
+    missing = [m for m in wanted if m not in found]
+    if missing or not wanted:
+        raise FileNotFoundError(
+            f"{root}: expected <model>/best.pt for {missing or 'at least one model'}, "
+            f"found models {found}"
+        )
+    out = {}
+    for name in wanted:
+        block_file = root / name / "model_config.yaml"
+        if block_file.is_file():
+            blocks = yaml.safe_load(block_file.read_text()) or {}
+            block = (blocks.get("models") or {}).get(name)
+            if not isinstance(block, dict):
+                raise ConfigError(f"{block_file}: expected models.{name}, a model block")
+        else:
+            block = resolve_model_block(config, name)
+        out[name] = (root / name / "best.pt", block)
+    return out
+
+
+def format_table(results: Sequence[VideoResult], models: Sequence[str]) -> str:
+    """One line per video: file, P(FAKE), status, faces, each model's score, and the reason."""
+    header = ["file", "P(FAKE)", "status", "faces", *models, "reason"]
+    rows = []
+    for r in results:
+        scores = [
+            "-" if r.model_scores.get(m) is None else f"{r.model_scores[m]:.3f}" for m in models
+        ]
+        status = r.status if r.status in SCORED else f"{r.status} (default score)"
+        rows.append([r.video, f"{r.score:.3f}", status, str(r.num_faces), *scores, r.reason])
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for row in [header, *rows]:
+        cells = [
+            cell.ljust(width) if i in (0, 2) else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row[:-1], widths, strict=True))
+        ]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
