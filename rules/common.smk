@@ -13,6 +13,8 @@ config.update(validate_config(config))
 RESULTS = config["results_dir"]
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
+# per-video results kept across failed jobs (rf_models/work_area.py); not declared outputs
+WORK = f"{RESULTS}/work"
 PARTS = part_names(config)
 DETECT_WEIGHTS = config["detect"]["weights"] or str(DETECTOR_WEIGHTS)
 LIST_KINDS = ["train_image", "val_image", "train_video", "val_video"]
@@ -60,6 +62,11 @@ def list_outputs(splits):
 
 def frames_output(path):
     return temp(directory(path)) if config["frames"]["temp"] else directory(path)
+
+
+def work_area(rule):
+    """This part's work area for a rule: where its finished videos survive a failed job."""
+    return lambda wildcards: f"{WORK}/{rule}/{wildcards.part}"
 
 
 def split_manifests(kind):

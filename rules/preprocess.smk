@@ -1,4 +1,6 @@
 # Per-part preprocessing: frames -> RetinaFace txt -> tubes -> aligned face crops.
+# Each job keeps its finished videos in results/work/<rule>/<part> (params.work), so a retry
+# or re-run redoes only the videos whose inputs changed (rf_models/work_area.py).
 
 
 rule extract_frames:
@@ -21,6 +23,7 @@ rule extract_frames:
         part_dir=lambda wc: part_dir(wc.part),
         videos=videos_signature,
         frames={k: v for k, v in config["frames"].items() if k != "temp"},
+        work=work_area("extract_frames"),
     script:
         "../workflow_scripts/extract_frames.py"
 
@@ -65,6 +68,8 @@ rule detect_faces:
         detect={k: v for k, v in config["detect"].items() if k != "weights"},
         frames_scale=config["frames"]["scale"],
         frames_format=config["frames"]["format"],
+        work=work_area("detect_faces"),
+        upstream_work=work_area("extract_frames"),
     script:
         "../workflow_scripts/detect_faces.py"
 
@@ -88,6 +93,8 @@ rule track_faces:
     params:
         track=config["track"],
         frame_stride=config["frames"]["stride"],
+        work=work_area("track_faces"),
+        upstream_work=work_area("detect_faces"),
     script:
         "../workflow_scripts/track_faces.py"
 
@@ -114,5 +121,7 @@ rule align_faces:
         part_dir=lambda wc: part_dir(wc.part),
         videos=videos_signature,
         align=config["align"],
+        work=work_area("align_faces"),
+        upstream_work=work_area("track_faces"),
     script:
         "../workflow_scripts/align_faces.py"
