@@ -7,6 +7,7 @@ from rf_models.config import part_names, split_parts, validate_config
 from rf_models.train.config import resolve_model_block, training_block
 from rf_models.data.dfdc import part_signature
 from rf_models.paths import DETECTOR_WEIGHTS
+from rf_models.scratch import frames_turn_after
 
 config.update(validate_config(config))
 
@@ -67,6 +68,14 @@ def frames_output(path):
 def work_area(rule):
     """This part's work area for a rule: where its finished videos survive a failed job."""
     return lambda wildcards: f"{WORK}/{rule}/{wildcards.part}"
+
+
+def frames_turn_input(wildcards):
+    """The detection a part's frame extraction waits for (frames.max_parts bounds scratch)."""
+    after = frames_turn_after(
+        PARTS, wildcards.part, config["frames"]["max_parts"], config["frames"]["temp"]
+    )
+    return [f"{RESULTS}/detections/{after}"] if after else []
 
 
 def split_manifests(kind):

@@ -3,9 +3,30 @@
 # or re-run redoes only the videos whose inputs changed (rf_models/work_area.py).
 
 
+# At most frames.max_parts parts' frames on disk at once (rf_models/scratch.py).
+rule frames_turn:
+    input:
+        frames_turn_input,
+    output:
+        f"{RESULTS}/frames_turn/{{part}}.txt",
+    log:
+        f"{LOGS}/frames_turn/{{part}}.log",
+    benchmark:
+        f"{BENCH}/frames_turn/{{part}}.tsv"
+    localrule: True
+    params:
+        after=lambda wc, input: os.path.basename(input[0]) if input else None,
+    run:
+        from rf_models.scratch import write_frames_turn
+
+        write_frames_turn(output[0], wildcards.part, params.after, log[0])
+
+
 rule extract_frames:
     input:
         metadata=part_metadata,
+        # ancient: an earlier part's re-detection orders this extraction, never re-runs it
+        turn=ancient(f"{RESULTS}/frames_turn/{{part}}.txt"),
     output:
         frames=frames_output(f"{RESULTS}/frames/{{part}}"),
         manifest=f"{RESULTS}/extract/{{part}}.tsv",
@@ -22,7 +43,9 @@ rule extract_frames:
     params:
         part_dir=lambda wc: part_dir(wc.part),
         videos=videos_signature,
-        frames={k: v for k, v in config["frames"].items() if k != "temp"},
+        frames={
+            k: v for k, v in config["frames"].items() if k not in ("temp", "max_parts")
+        },
         work=work_area("extract_frames"),
     script:
         "../workflow_scripts/extract_frames.py"
