@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,17 @@ def file_identity(path: str | os.PathLike) -> dict[str, Any] | None:
     except OSError:
         return None
     return {"name": path.name, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def file_digest(path: str | os.PathLike | None) -> str | None:
+    """sha256 of a file's bytes (weights, checkpoints: read once per job); None if absent."""
+    if path is None or not Path(path).is_file():
+        return None
+    digest_ = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest_.update(block)
+    return digest_.hexdigest()
 
 
 def tree_identity(path: str | os.PathLike) -> str | None:
@@ -275,6 +286,25 @@ class WorkArea:
             os.replace(final, old)
             shutil.rmtree(old, ignore_errors=True)
         os.replace(slot.path, final)
+
+    def record(
+        self,
+        video_id: str,
+        key: str | None,
+        compute: Callable[[], dict[str, Any]],
+        keep: Callable[[dict[str, Any]], bool] = lambda record: True,
+    ) -> tuple[dict[str, Any], bool]:
+        """(record, reused) for a stage whose per-video result is a JSON record and no files
+        (e.g. a video's scores): the record kept under ``key``, else ``compute()``, kept when
+        ``keep(record)`` (say no for failures that may pass, such as an I/O error)."""
+        found = self.reusable(video_id, key)
+        if found is not None:
+            return found.record, True
+        record = compute()
+        if key is not None and keep(record):
+            with self.commit(video_id, key) as slot:
+                slot.record = record
+        return record, False
 
     def prune(self, keep: Iterable[str]) -> int:
         """Remove the entries of videos not in ``keep`` (videos no longer in the part)."""

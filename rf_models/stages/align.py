@@ -84,7 +84,8 @@ def align_video(
 def _align_one(
     row: ManifestRow, part_dir: Path, tracks_dir: Path, out_dir: Path, ext: str, quality: int
 ) -> tuple[ManifestRow, bool]:
-    """(row, whether it may be kept for reuse: not when an OSError, maybe passing, decided)."""
+    """(row, whether the row may be kept for reuse): a status that an OSError gave may be a
+    passing fault of the filesystem, so it is recomputed next time rather than kept."""
     try:
         tracks = read_tracks_json(tracks_dir / f"{row.video_id}.json")
     except OSError as err:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import re
 import shutil
@@ -20,7 +19,7 @@ from rf_models.detect.run import detect_frames
 from rf_models.detect.txt_io import format_detections_txt
 from rf_models.io_utils import atomic_output_dir
 from rf_models.progress import Progress
-from rf_models.work_area import Entry, UpstreamArea, WorkArea
+from rf_models.work_area import Entry, UpstreamArea, WorkArea, file_digest
 
 log = logging.getLogger(__name__)
 _FRAME = re.compile(r"^frame(\d+)\.(jpg|png)$")
@@ -57,12 +56,6 @@ def _read_frames(files: list[tuple[int, Path]]) -> Iterator[tuple[int, np.ndarra
         yield index, image
 
 
-def _file_sha256(path: Any) -> str | None:
-    if path is None or not Path(path).is_file():
-        return None
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def detector_identity(detector: Any) -> dict[str, Any]:
     """What a detector's boxes depend on: its class, the backend and device it resolved to
     (ONNX on CPU and PyTorch on CUDA differ in the last digits), its weights and thresholds."""
@@ -74,8 +67,8 @@ def detector_identity(detector: Any) -> dict[str, Any]:
         "backend": backend,
         "device": str(getattr(detector, "device", None)),
         "providers": session.get_providers() if session is not None else None,
-        "weights": _file_sha256(getattr(detector, "weights_path", None)),
-        "onnx": _file_sha256(getattr(detector, "onnx_path", None)) if backend == "onnx" else None,
+        "weights": file_digest(getattr(detector, "weights_path", None)),
+        "onnx": file_digest(getattr(detector, "onnx_path", None)) if backend == "onnx" else None,
         "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else None,
     }
 

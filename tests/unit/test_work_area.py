@@ -18,6 +18,7 @@ from rf_models.work_area import (
     WorkArea,
     code_version,
     digest,
+    file_digest,
     file_identity,
     tree_identity,
 )
@@ -140,6 +141,39 @@ def test_code_version_follows_module_source(tmp_path: Path, monkeypatch) -> None
     assert code_version(["rf_probe_module"], ["numpy"]) != code_version(["rf_probe_module"])
     with pytest.raises(ValueError, match="importable module"):
         code_version(["rf_no_such_module_here"])
+
+
+def test_record_only_results_for_a_scoring_stage(tmp_path: Path) -> None:
+    # predict_videos' shape: a JSON record per video, no files; a failure that may pass is
+    # computed again next time
+    area = _area(tmp_path)
+    calls = []
+
+    def score(value: float, status: str = "ok"):
+        def compute():
+            calls.append(value)
+            return {"score": value, "status": status}
+
+        return compute
+
+    keep = lambda record: record["status"] != "error"  # noqa: E731
+    assert area.record("a.mp4", "k", score(0.25), keep) == ({"score": 0.25, "status": "ok"}, False)
+    assert area.record("a.mp4", "k", score(0.9), keep) == ({"score": 0.25, "status": "ok"}, True)
+    assert area.record("a.mp4", "k2", score(0.75), keep)[1] is False
+    area.record("b.mp4", "k", score(0.5, "error"), keep)
+    assert area.record("b.mp4", "k", score(0.5), keep)[1] is False
+    assert area.record("c.mp4", None, score(0.1), keep)[1] is False  # no key: never kept
+    assert area.entry("c.mp4") is None
+    assert calls == [0.25, 0.75, 0.5, 0.5, 0.1]
+
+
+def test_file_digest(tmp_path: Path) -> None:
+    path = tmp_path / "weights.pth"
+    path.write_bytes(b"x" * (3 << 20))
+    first = file_digest(path)
+    assert first == file_digest(path) and len(first) == 64
+    path.write_bytes(b"x" * (3 << 20) + b"y")
+    assert file_digest(path) != first and file_digest(tmp_path / "absent") is None
 
 
 def test_file_and_tree_identity(tmp_path: Path) -> None:
