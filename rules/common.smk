@@ -10,12 +10,15 @@ from rf_models.train.config import resolve_model_block, training_block
 from rf_models.data.dfdc import part_signature
 from rf_models.paths import DETECTOR_WEIGHTS
 from rf_models.report.registry import FIGURE_NAMES, FIGURES
+from rf_models.scratch import frames_turn_after
 
 config.update(validate_config(config))
 
 RESULTS = config["results_dir"]
 LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
+# per-video results kept across failed jobs (rf_models/work_area.py); not declared outputs
+WORK = f"{RESULTS}/work"
 PARTS = part_names(config)
 DETECT_WEIGHTS = config["detect"]["weights"] or str(DETECTOR_WEIGHTS)
 LIST_KINDS = ["train_image", "val_image", "train_video", "val_video"]
@@ -63,6 +66,19 @@ def list_outputs(splits):
 
 def frames_output(path):
     return temp(directory(path)) if config["frames"]["temp"] else directory(path)
+
+
+def work_area(rule):
+    """This part's work area for a rule: where its finished videos survive a failed job."""
+    return lambda wildcards: f"{WORK}/{rule}/{wildcards.part}"
+
+
+def frames_turn_input(wildcards):
+    """The detection a part's frame extraction waits for (frames.max_parts bounds scratch)."""
+    after = frames_turn_after(
+        PARTS, wildcards.part, config["frames"]["max_parts"], config["frames"]["temp"]
+    )
+    return [f"{RESULTS}/detections/{after}"] if after else []
 
 
 def split_manifests(kind):

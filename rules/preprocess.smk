@@ -1,9 +1,32 @@
 # Per-part preprocessing: frames -> RetinaFace txt -> tubes -> aligned face crops.
+# Each job keeps its finished videos in results/work/<rule>/<part> (params.work), so a retry
+# or re-run redoes only the videos whose inputs changed (rf_models/work_area.py).
+
+
+# At most frames.max_parts parts' frames on disk at once (rf_models/scratch.py).
+rule frames_turn:
+    input:
+        frames_turn_input,
+    output:
+        f"{RESULTS}/frames_turn/{{part}}.txt",
+    log:
+        f"{LOGS}/frames_turn/{{part}}.log",
+    benchmark:
+        f"{BENCH}/frames_turn/{{part}}.tsv"
+    localrule: True
+    params:
+        after=lambda wc, input: os.path.basename(input[0]) if input else None,
+    run:
+        from rf_models.scratch import write_frames_turn
+
+        write_frames_turn(output[0], wildcards.part, params.after, log[0])
 
 
 rule extract_frames:
     input:
         metadata=part_metadata,
+        # ancient: an earlier part's re-detection orders this extraction, never re-runs it
+        turn=ancient(f"{RESULTS}/frames_turn/{{part}}.txt"),
     output:
         frames=frames_output(f"{RESULTS}/frames/{{part}}"),
         manifest=f"{RESULTS}/extract/{{part}}.tsv",
@@ -20,7 +43,10 @@ rule extract_frames:
     params:
         part_dir=lambda wc: part_dir(wc.part),
         videos=videos_signature,
-        frames={k: v for k, v in config["frames"].items() if k != "temp"},
+        frames={
+            k: v for k, v in config["frames"].items() if k not in ("temp", "max_parts")
+        },
+        work=work_area("extract_frames"),
     script:
         "../workflow_scripts/extract_frames.py"
 
@@ -65,6 +91,8 @@ rule detect_faces:
         detect={k: v for k, v in config["detect"].items() if k != "weights"},
         frames_scale=config["frames"]["scale"],
         frames_format=config["frames"]["format"],
+        work=work_area("detect_faces"),
+        upstream_work=work_area("extract_frames"),
     script:
         "../workflow_scripts/detect_faces.py"
 
@@ -88,6 +116,8 @@ rule track_faces:
     params:
         track=config["track"],
         frame_stride=config["frames"]["stride"],
+        work=work_area("track_faces"),
+        upstream_work=work_area("detect_faces"),
     script:
         "../workflow_scripts/track_faces.py"
 
@@ -114,5 +144,7 @@ rule align_faces:
         part_dir=lambda wc: part_dir(wc.part),
         videos=videos_signature,
         align=config["align"],
+        work=work_area("align_faces"),
+        upstream_work=work_area("track_faces"),
     script:
         "../workflow_scripts/align_faces.py"

@@ -12,4 +12,6 @@ with rule_logging(sm.log[0]):
         ext=sm.params.align["format"],
         quality=sm.params.align["quality"],
         threads=sm.threads,
+        work=sm.params.work,
+        upstream_work=sm.params.upstream_work,
     )

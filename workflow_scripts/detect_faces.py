@@ -24,4 +24,6 @@ with rule_logging(sm.log[0]) as log:
         detector,
         batch_size=opts["batch_size"],
         already_resized=sm.params.frames_scale == "detect",
+        work=sm.params.work,
+        upstream_work=sm.params.upstream_work,
     )

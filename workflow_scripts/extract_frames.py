@@ -9,4 +9,7 @@ with rule_logging(sm.log[0]):
         sm.output.manifest,
         FrameOptions(**sm.params.frames),
         threads=sm.threads,
+        work=sm.params.work,
+        # not a param: where frames are kept between runs, not what the output holds
+        keep_frames=not sm.config["frames"]["temp"],
     )

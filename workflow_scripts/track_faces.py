@@ -10,4 +10,6 @@ with rule_logging(sm.log[0]):
         sm.output.manifest,
         sm.params.track,
         frame_stride=sm.params.frame_stride,
+        work=sm.params.work,
+        upstream_work=sm.params.upstream_work,
     )

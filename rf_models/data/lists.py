@@ -10,7 +10,6 @@ seed's, byte for byte.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -1,34 +1,44 @@
-"""Face detection: RetinaFace (MobileNet-0.25) with its priors, decoding, NMS, backends, txt I/O."""
+"""Face detection: RetinaFace (MobileNet-0.25) with its priors, decoding, NMS, backends, txt I/O.
 
-from rf_models.detect.backends import RetinaFaceDetector, network_input_size, preprocess_frame
-from rf_models.detect.onnx_export import export_onnx
-from rf_models.detect.postprocess import PostprocessConfig, decode_boxes, nms, resize_factor
-from rf_models.detect.priors import prior_boxes
-from rf_models.detect.retinaface import RetinaFace, default_weights_path, load_retinaface
-from rf_models.detect.run import detect_frames
-from rf_models.detect.txt_io import (
-    DetectionsFormatError,
-    format_detections_txt,
-    read_detections_txt,
-    write_detections_txt,
-)
+Names are imported on first use (PEP 562): a job that needs only the txt format or the resize
+factor (extract_frames, track_faces) starts without loading PyTorch, about 2 s per job.
+"""
 
-__all__ = [
-    "DetectionsFormatError",
-    "PostprocessConfig",
-    "RetinaFace",
-    "RetinaFaceDetector",
-    "decode_boxes",
-    "default_weights_path",
-    "detect_frames",
-    "export_onnx",
-    "format_detections_txt",
-    "load_retinaface",
-    "network_input_size",
-    "nms",
-    "preprocess_frame",
-    "prior_boxes",
-    "read_detections_txt",
-    "resize_factor",
-    "write_detections_txt",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SOURCES = {
+    "RetinaFaceDetector": "backends",
+    "network_input_size": "backends",
+    "preprocess_frame": "backends",
+    "export_onnx": "onnx_export",
+    "PostprocessConfig": "postprocess",
+    "decode_boxes": "postprocess",
+    "nms": "postprocess",
+    "resize_factor": "postprocess",
+    "prior_boxes": "priors",
+    "RetinaFace": "retinaface",
+    "default_weights_path": "retinaface",
+    "load_retinaface": "retinaface",
+    "detect_frames": "run",
+    "DetectionsFormatError": "txt_io",
+    "format_detections_txt": "txt_io",
+    "read_detections_txt": "txt_io",
+    "write_detections_txt": "txt_io",
+}
+
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SOURCES])

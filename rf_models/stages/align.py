@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,11 +13,18 @@ import cv2
 from rf_models.data.layout import crop_name, encode_params
 from rf_models.data.manifest import ManifestRow, read_manifest, write_manifest
 from rf_models.io_utils import atomic_output_dir
+from rf_models.progress import Progress
 from rf_models.track.tracks import TracksFormatError, VideoTracks
 from rf_models.track.tracks_io import read_tracks_json
 from rf_models.video.decode import FrameReader, VideoError
+from rf_models.work_area import Entry, UpstreamArea, WorkArea, file_identity
 
 log = logging.getLogger(__name__)
+
+STAGE = "align_faces"
+# What a video's crops depend on besides the video, its tracks and the options.
+CODE = (__name__, "rf_models.video.decode", "rf_models.track.tracks", "rf_models.track.tracks_io")
+LIBRARIES = ("cv2", "av", "numpy")
 
 
 def crop_plan(tracks: VideoTracks) -> dict[int, dict[tuple[int, int, int], list[tuple[int, int]]]]:
@@ -68,6 +76,25 @@ def align_video(
     return row.with_status(row.status, row.reason, num_faces=faces)
 
 
+def _align_one(
+    row: ManifestRow, part_dir: Path, tracks_dir: Path, out_dir: Path, ext: str, quality: int
+) -> tuple[ManifestRow, bool]:
+    """(row, whether the row may be kept for reuse): a status that an OSError gave may be a
+    passing fault of the filesystem, so it is recomputed next time rather than kept."""
+    try:
+        tracks = read_tracks_json(tracks_dir / f"{row.video_id}.json")
+    except OSError as err:
+        return row.with_status("unreadable", f"align: {err}", num_faces=0), False
+    except TracksFormatError as err:
+        return row.with_status("unreadable", f"align: {err}", num_faces=0), True
+    return align_video(row, part_dir / row.video, tracks, out_dir, ext, quality), True
+
+
+def _outcome(row: ManifestRow) -> dict:
+    """What align sets in a row: all it keeps, so a label change in metadata.json reuses it."""
+    return {"status": row.status, "reason": row.reason, "num_faces": row.num_faces}
+
+
 def align_part(
     part_dir: str | Path,
     tracks_dir: str | Path,
@@ -77,24 +104,76 @@ def align_part(
     ext: str = "jpg",
     quality: int = 95,
     threads: int = 1,
+    work: str | Path | None = None,
+    upstream_work: str | Path | None = None,
 ) -> list[ManifestRow]:
+    """Crops of every usable video into ``faces_out/<video_id>/`` and the part's final manifest.
+
+    With ``work``, each video's crops and outcome are kept in this part's work area and reused
+    while the video (name, size, mtime), its row's status and geometry, its tracks (their entry
+    in ``upstream_work``, the track_faces work area, else the tracks file's size and mtime), the
+    options and the code are unchanged.
+    """
     part_dir, tracks_dir = Path(part_dir), Path(tracks_dir)
     rows = read_manifest(manifest_in)
-    with atomic_output_dir(faces_out) as tmp:
+    part = next((row.part for row in rows), Path(faces_out).name)
+    params = {"ext": ext, "quality": quality}
+    area = WorkArea(work, STAGE, params, CODE, LIBRARIES) if work is not None else None
+    upstream = UpstreamArea(upstream_work)
+    plan: dict[int, tuple[str | None, Entry | None]] = {}
+    for i, row in enumerate(rows):
+        if not row.usable:
+            continue
+        key = kept = None
+        if area is not None:
+            video = file_identity(part_dir / row.video)
+            source = upstream.identity(row.video_id, tracks_dir / f"{row.video_id}.json")
+            if video is not None and source is not None:
+                state = (row.status, row.reason, row.n_frames, row.width, row.height)
+                key = area.key(row.video_id, video=video, row=state, tracks=source)
+                kept = area.reusable(row.video_id, key)
+        plan[i] = (key, kept)
+    reused = sum(kept is not None for _, kept in plan.values())
+    out: list[ManifestRow] = list(rows)
+    with (
+        atomic_output_dir(faces_out) as tmp,
+        Progress(f"{STAGE} {part}", len(plan), reused) as progress,
+    ):
+        entries: dict[int, Entry] = {}
 
-        def one(row: ManifestRow) -> ManifestRow:
-            if not row.usable:
-                return row
-            try:
-                tracks = read_tracks_json(tracks_dir / f"{row.video_id}.json")
-            except (OSError, TracksFormatError) as err:
-                return row.with_status("unreadable", f"align: {err}", num_faces=0)
-            return align_video(row, part_dir / row.video, tracks, Path(tmp), ext, quality)
+        def one(i: int) -> None:
+            row = rows[i]
+            key, kept = plan[i]
+            if kept is None:
+                if area is None or key is None:
+                    out[i] = _align_one(row, part_dir, tracks_dir, Path(tmp), ext, quality)[0]
+                else:
+                    with area.commit(row.video_id, key) as slot:
+                        out[i], slot.store = _align_one(
+                            row, part_dir, tracks_dir, slot.data, ext, quality
+                        )
+                        slot.record = _outcome(out[i])
+                        if not slot.store:  # not kept for reuse: its crops go to the output now
+                            for path in slot.data.iterdir():
+                                os.replace(path, Path(tmp) / path.name)
+                    kept = area.entry(row.video_id) if slot.store else None
+                progress.advance()
+            if kept is not None:
+                outcome = kept.record
+                out[i] = row.with_status(
+                    outcome["status"], outcome["reason"], num_faces=outcome["num_faces"]
+                )
+                entries[i] = kept
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            rows = list(pool.map(one, rows))
-    for row in rows:
+            list(pool.map(one, plan))
+        # every video's crops are in the work area: link them into the output
+        for i in sorted(entries):
+            entries[i].link_into(tmp)
+    if area is not None:
+        area.prune(rows[i].video_id for i in plan)
+    for row in out:
         if row.status not in ("ok", "partial"):
             log.info("%s/%s: %s (%s)", row.part, row.video, row.status, row.reason)
-    write_manifest(manifest_out, rows)
-    return rows
+    write_manifest(manifest_out, out)
+    return out

@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from rf_models.data.layout import frame_name
-from rf_models.data.manifest import read_manifest
+from rf_models.data.manifest import ManifestRow, read_manifest
 from rf_models.detect.run import detect_frames
 from rf_models.detect.txt_io import format_detections_txt
 from rf_models.io_utils import atomic_output_dir
+from rf_models.progress import Progress
+from rf_models.work_area import Entry, UpstreamArea, WorkArea, file_digest
 
 log = logging.getLogger(__name__)
 _FRAME = re.compile(r"^frame(\d+)\.(jpg|png)$")
+
+STAGE = "detect_faces"
+# What a video's detections depend on besides its frames, the detector and the options.
+CODE = (
+    __name__,
+    "rf_models.detect.run",
+    "rf_models.detect.backends",
+    "rf_models.detect.postprocess",
+    "rf_models.detect.priors",
+    "rf_models.detect.retinaface",
+    "rf_models.detect.txt_io",
+)
+LIBRARIES = ("cv2", "numpy", "onnxruntime", "torch")
 
 
 def frame_files(video_dir: Path) -> list[tuple[int, Path]]:
@@ -40,6 +57,51 @@ def _read_frames(files: list[tuple[int, Path]]) -> Iterator[tuple[int, np.ndarra
         yield index, image
 
 
+def detector_identity(detector: Any) -> dict[str, Any]:
+    """What a detector's boxes depend on: its class, the backend and device it resolved to
+    (ONNX on CPU and PyTorch on CUDA differ in the last digits), its weights and thresholds."""
+    config = getattr(detector, "config", None)
+    session = getattr(detector, "_session", None)
+    backend = getattr(detector, "backend", None)
+    return {
+        "class": f"{type(detector).__module__}.{type(detector).__qualname__}",
+        "backend": backend,
+        "device": str(getattr(detector, "device", None)),
+        "providers": session.get_providers() if session is not None else None,
+        "weights": file_digest(getattr(detector, "weights_path", None)),
+        "onnx": file_digest(getattr(detector, "onnx_path", None)) if backend == "onnx" else None,
+        "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else None,
+    }
+
+
+def _detect_video(
+    row: ManifestRow,
+    out_dir: Path,
+    files: list[tuple[int, Path]],
+    detector,
+    batch_size: int,
+    already_resized: bool,
+) -> str | None:
+    """Write ``out_dir/<video_id>/frame<N>.txt``; the error that stopped it, if any."""
+    video_out = out_dir / row.video_id
+    video_out.mkdir()
+    results = detect_frames(
+        _read_frames(files),
+        detector,
+        batch_size=batch_size,
+        orig_size=(row.height, row.width),
+        already_resized=already_resized,
+    )
+    try:
+        for index, boxes in results:
+            (video_out / frame_name(index, "txt")).write_text(format_detections_txt(boxes))
+    except ValueError as err:
+        # track_faces records the video as unreadable: one bad video never fails a part
+        shutil.rmtree(video_out)
+        return str(err)
+    return None
+
+
 def detect_part(
     frames_dir: str | Path,
     manifest: str | Path,
@@ -48,42 +110,87 @@ def detect_part(
     *,
     batch_size: int = 8,
     already_resized: bool = True,
+    work: str | Path | None = None,
+    upstream_work: str | Path | None = None,
 ) -> int:
     """Write ``out_dir/<video_id>/frame<N>.txt`` for every frame of every usable video.
 
     Returns the number of frames processed. Videos the manifest marks unusable have no
     frames and get no folder; their status stays in the manifest.
+
+    With ``work``, each video's detections are kept in this part's work area once complete
+    and reused while the video's upstream result (its entry in ``upstream_work``, the
+    extract_frames work area, else its frames' names, sizes and mtimes), its size and frame
+    count, the detector, the options and the code are unchanged.
     """
     frames_dir = Path(frames_dir)
-    total = 0
+    rows = [row for row in read_manifest(manifest) if row.usable]
+    part = rows[0].part if rows else Path(out_dir).name
+    options = {"batch_size": batch_size, "already_resized": already_resized}
+    area = (
+        WorkArea(work, STAGE, {**options, "detector": detector_identity(detector)}, CODE, LIBRARIES)
+        if work is not None
+        else None
+    )
+    upstream = UpstreamArea(upstream_work)
+    plan: list[tuple[ManifestRow, str | None, Entry | None]] = []
+    for row in rows:
+        key = kept = None
+        if area is not None:
+            source = upstream.identity(row.video_id, frames_dir / row.video_id)
+            if source is not None:
+                geometry = (row.n_frames, row.width, row.height)  # all detection reads of a row
+                key = area.key(row.video_id, geometry=geometry, frames=source)
+                kept = area.reusable(row.video_id, key)
+        plan.append((row, key, kept))
+    total = computed = 0  # frames with detections in the output; frames detected now
     start = time.perf_counter()
-    with atomic_output_dir(out_dir) as tmp:
-        for row in read_manifest(manifest):
-            if not row.usable:
+    reused = sum(kept is not None for _, _, kept in plan)
+    with (
+        atomic_output_dir(out_dir) as tmp,
+        Progress(f"{STAGE} {part}", len(plan), reused) as progress,
+    ):
+        finished: list[Entry] = []
+        for row, key, kept in plan:
+            if kept is None:
+                try:
+                    files = frame_files(frames_dir / row.video_id)
+                except OSError as err:  # as below: track_faces records it as unreadable
+                    log.error("%s/%s: no frames to detect on: %s", row.part, row.video, err)
+                    progress.advance()
+                    continue
+                args = (files, detector, batch_size, already_resized)
+                if area is None or key is None:
+                    error = _detect_video(row, Path(tmp), *args)
+                    frames = len(files)
+                else:
+                    with area.commit(row.video_id, key) as slot:
+                        error = _detect_video(row, slot.data, *args)
+                        slot.record = {"frames": len(files), "error": error}
+                    kept = area.entry(row.video_id)
+                    if kept is None:
+                        raise RuntimeError(f"{part}: the work area lost {row.video} while in use")
+                computed += len(files)
+                progress.advance()
+            if kept is not None:
+                error, frames = kept.record.get("error"), int(kept.record["frames"])
+            if error is not None:
+                log.error("%s/%s: detection failed: %s", row.part, row.video, error)
                 continue
-            try:
-                files = frame_files(frames_dir / row.video_id)
-            except OSError as err:  # as below: track_faces records it as unreadable
-                log.error("%s/%s: no frames to detect on: %s", row.part, row.video, err)
-                continue
-            video_out = Path(tmp) / row.video_id
-            video_out.mkdir()
-            results = detect_frames(
-                _read_frames(files),
-                detector,
-                batch_size=batch_size,
-                orig_size=(row.height, row.width),
-                already_resized=already_resized,
-            )
-            try:
-                for index, boxes in results:
-                    (video_out / frame_name(index, "txt")).write_text(format_detections_txt(boxes))
-            except ValueError as err:
-                # track_faces records the video as unreadable: one bad video never fails a part
-                log.error("%s/%s: detection failed: %s", row.part, row.video, err)
-                shutil.rmtree(video_out)
-                continue
-            total += len(files)
+            total += frames
+            if kept is not None:
+                finished.append(kept)
+        # every video's detections are in the work area: link them into the output
+        for kept in finished:
+            kept.link_into(tmp)
+    if area is not None:
+        area.prune(row.video_id for row, _, _ in plan)
     elapsed = time.perf_counter() - start
-    log.info("%d frames in %.1f s (%.1f ms/frame)", total, elapsed, 1e3 * elapsed / max(total, 1))
+    log.info(
+        "%d frames detected in %.1f s (%.1f ms/frame); %d frames in the output",
+        computed,
+        elapsed,
+        1e3 * elapsed / max(computed, 1),
+        total,
+    )
     return total

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -15,9 +16,18 @@ from rf_models.data.layout import encode_params, frame_name
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.detect.postprocess import resize_factor
 from rf_models.io_utils import atomic_output_dir
+from rf_models.progress import Progress
 from rf_models.video.decode import FrameReader, VideoError
+from rf_models.work_area import Entry, WorkArea, file_identity
 
 log = logging.getLogger(__name__)
+
+STAGE = "extract_frames"
+# What a video's frames and row depend on besides the video and FrameOptions (work_area keys).
+CODE = (__name__, "rf_models.video.decode", "rf_models.detect.postprocess")
+LIBRARIES = ("cv2", "av", "numpy")
+# Row fields that decoding sets; the others come from the folder listing and metadata.json.
+_DECODED = ("status", "reason", "n_frames", "width", "height", "fps")
 
 
 @dataclass(frozen=True)
@@ -60,9 +70,17 @@ def _base_row(entry: VideoEntry) -> ManifestRow | None:
 
 
 def extract_video(entry: VideoEntry, out_dir: Path, opts: FrameOptions) -> ManifestRow:
+    return _extract_video(entry, out_dir, opts)[0]
+
+
+def _extract_video(
+    entry: VideoEntry, out_dir: Path, opts: FrameOptions
+) -> tuple[ManifestRow, bool]:
+    """(row, whether the row may be kept for reuse): a status that an OSError gave may be a
+    passing fault of the filesystem, so it is recomputed next time rather than kept."""
     skipped = _base_row(entry)
     if skipped is not None:
-        return skipped
+        return skipped, False
     row = ManifestRow(entry.part, entry.video, entry.label, "ok", original=entry.original or "")
     video_dir = out_dir / entry.video_id
     try:
@@ -79,21 +97,33 @@ def extract_video(entry: VideoEntry, out_dir: Path, opts: FrameOptions) -> Manif
                 raise VideoError(entry.path, "unreadable", f"cannot encode frame {index}")
             (video_dir / frame_name(index, opts.format)).write_bytes(buf.tobytes())
     except VideoError as err:
-        return row.with_status(err.status, err.reason)
-    except (ValueError, OSError, cv2.error) as err:
+        return row.with_status(err.status, err.reason), True
+    except OSError as err:
+        return row.with_status("unreadable", f"cannot extract frames: {err}"), False
+    except (ValueError, cv2.error) as err:
         # e.g. a stream that reports a 0-pixel size: record it, never fail the part
-        return row.with_status("unreadable", f"cannot extract frames: {err}")
+        return row.with_status("unreadable", f"cannot extract frames: {err}"), True
     geometry = dict(n_frames=reader.decoded, width=info.width, height=info.height, fps=info.fps)
     if reader.decoded == 0:
         return row.with_status(
             "unreadable", reader.error or "no frame could be decoded", **geometry
-        )
+        ), True
     if reader.error:
-        return row.with_status("partial", reader.error, **geometry)
+        return row.with_status("partial", reader.error, **geometry), True
     if info.declared_frames and reader.decoded < info.declared_frames:
         reason = f"decoded {reader.decoded} of {info.declared_frames} declared frames"
-        return row.with_status("partial", reason, **geometry)
-    return row.with_status("ok", "", **geometry)
+        return row.with_status("partial", reason, **geometry), True
+    return row.with_status("ok", "", **geometry), True
+
+
+def _reused_row(entry: VideoEntry, kept: Entry) -> ManifestRow | None:
+    """The row of a kept result, with the current listing's label and original."""
+    try:
+        decoded = {name: kept.record[name] for name in _DECODED}
+        row = ManifestRow(entry.part, entry.video, entry.label, **decoded)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return row.with_status(row.status, row.reason, original=entry.original or "")
 
 
 def extract_part(
@@ -102,18 +132,81 @@ def extract_part(
     manifest_out: str | Path,
     opts: FrameOptions,
     threads: int = 1,
+    work: str | Path | None = None,
+    keep_frames: bool = True,
 ) -> list[ManifestRow]:
     """Decode every video of ``part_dir`` into ``frames_out/<video_id>/frame<N>.<ext>``.
 
     Writes one manifest row per video found in the folder or in metadata.json. A bad
     video gets a status and a reason; it never fails the part.
+
+    With ``work`` (this part's work area, see :mod:`rf_models.work_area`), each decoded video's
+    frames and row are kept there as soon as they are complete, and a video whose name, size,
+    mtime, options and code are unchanged is not decoded again. ``keep_frames`` (frames are not
+    ``temp()``): the work area keeps hard links to the frames, so a re-run after a changed video
+    decodes only that video. Otherwise the frames are moved into ``frames_out`` at the end and
+    the work area keeps only the rows: a killed job still resumes, and the frames' disk is
+    freed as soon as detection deletes ``frames_out``.
     """
     entries = part_entries(part_dir)
-    with atomic_output_dir(frames_out) as tmp:
+    part = Path(part_dir).name
+    area = WorkArea(work, STAGE, asdict(opts), CODE, LIBRARIES) if work is not None else None
+    rows: list[ManifestRow | None] = [None] * len(entries)
+    kept: dict[int, Entry] = {}
+    todo: list[tuple[int, VideoEntry, str | None]] = []
+    for i, entry in enumerate(entries):
+        base = _base_row(entry)
+        if base is not None:
+            rows[i] = base
+            continue
+        key = None
+        if area is not None:
+            identity = file_identity(entry.path)
+            key = area.key(entry.video_id, video=identity) if identity else None
+            found = area.reusable(entry.video_id, key)
+            row = _reused_row(entry, found) if found is not None else None
+            if row is not None:
+                rows[i], kept[i] = row, found
+                continue
+        todo.append((i, entry, key))
+    label, reused = f"{STAGE} {part}", len(kept)
+    with (
+        atomic_output_dir(frames_out) as tmp,
+        Progress(label, len(todo) + reused, reused) as progress,
+    ):
+
+        def one(item: tuple[int, VideoEntry, str | None]) -> None:
+            i, entry, key = item
+            if area is None or key is None:
+                rows[i] = _extract_video(entry, Path(tmp), opts)[0]
+            else:
+                with area.commit(entry.video_id, key) as slot:
+                    rows[i], slot.store = _extract_video(entry, slot.data, opts)
+                    slot.record = {name: getattr(rows[i], name) for name in _DECODED}
+                    if not slot.store:  # not kept for reuse: its frames go to the output now
+                        for path in slot.data.iterdir():
+                            os.replace(path, Path(tmp) / path.name)
+                if slot.store:
+                    kept[i] = area.entry(entry.video_id)
+            progress.advance()
+
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            rows = list(pool.map(lambda e: extract_video(e, Path(tmp), opts), entries))
-    for row in rows:
+            list(pool.map(one, todo))
+        # every video's frames are in the work area: hand them to the output in one short step
+        for i in sorted(kept):
+            if kept[i] is None:
+                raise RuntimeError(f"{part}: the work area lost {entries[i].video} while in use")
+            if keep_frames:
+                kept[i].link_into(tmp)
+            else:
+                kept[i].move_into(tmp)
+    if area is not None:
+        area.prune(entries[i].video_id for i in kept)
+    done = [row for row in rows if row is not None]
+    if len(done) != len(entries):
+        raise RuntimeError(f"{part}: {len(entries) - len(done)} videos have no manifest row")
+    for row in done:
         if not row.usable:
             log.warning("%s/%s: %s (%s)", row.part, row.video, row.status, row.reason)
-    write_manifest(manifest_out, rows)
-    return rows
+    write_manifest(manifest_out, done)
+    return done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from pathlib import Path
@@ -9,12 +10,26 @@ from pathlib import Path
 from rf_models.data.manifest import ManifestRow, read_manifest, write_manifest
 from rf_models.detect.txt_io import read_detections_txt
 from rf_models.io_utils import atomic_output_dir
+from rf_models.progress import Progress
 from rf_models.track.boxes import boxes_from_txt_rows
 from rf_models.track.tracks import track_video
 from rf_models.track.tracks_io import write_tracks_json
+from rf_models.work_area import Entry, UpstreamArea, WorkArea
 
 log = logging.getLogger(__name__)
 _TXT = re.compile(r"^frame(\d+)\.txt$")
+
+STAGE = "track_faces"
+# What a video's tubes depend on besides its detections, its row and the options.
+CODE = (
+    __name__,
+    "rf_models.detect.txt_io",
+    "rf_models.track.boxes",
+    "rf_models.track.tracks",
+    "rf_models.track.tubes",
+    "rf_models.track.tracks_io",
+)
+LIBRARIES = ("numpy",)
 
 
 def read_video_detections(video_dir: Path, score_threshold: float) -> dict[int, list]:
@@ -67,19 +82,74 @@ def track_part(
     manifest_out: str | Path,
     opts: dict,
     frame_stride: int = 1,
+    work: str | Path | None = None,
+    upstream_work: str | Path | None = None,
 ) -> list[ManifestRow]:
+    """Tubes of every usable video into ``tracks_out/<video_id>.json`` and a manifest.
+
+    With ``work``, each video's tracks and row are kept in this part's work area and reused
+    while its row, its upstream result (its entry in ``upstream_work``, the detect_faces work
+    area, else its detection files' names, sizes and mtimes), the options and the code are
+    unchanged.
+    """
     detections_dir = Path(detections_dir)
+    rows_in = read_manifest(manifest_in)
+    usable = [row for row in rows_in if row.usable]
+    part = usable[0].part if usable else Path(tracks_out).name
+    params = {"opts": dict(opts), "frame_stride": frame_stride}
+    area = WorkArea(work, STAGE, params, CODE, LIBRARIES) if work is not None else None
+    upstream = UpstreamArea(upstream_work)
+    plan: dict[str, tuple[str | None, Entry | None]] = {}
+    for row in usable:
+        key = kept = None
+        if area is not None:
+            source = upstream.identity(row.video_id, detections_dir / row.video_id)
+            if source is not None:
+                key = area.key(row.video_id, row=dataclasses.asdict(row), detections=source)
+                kept = area.reusable(row.video_id, key)
+                if kept is not None and not _record_row(kept):
+                    kept = None
+        plan[row.video] = (key, kept)
+    reused = sum(kept is not None for _, kept in plan.values())
     rows = []
-    with atomic_output_dir(tracks_out) as tmp:
-        for row in read_manifest(manifest_in):
+    with (
+        atomic_output_dir(tracks_out) as tmp,
+        Progress(f"{STAGE} {part}", len(plan), reused) as progress,
+    ):
+        for row in rows_in:
             if not row.usable:
                 rows.append(row)
                 continue
-            tracks, row = track_one(row, detections_dir, opts, frame_stride)
-            if tracks is not None:
-                write_tracks_json(Path(tmp) / f"{row.video_id}.json", tracks)
+            key, kept = plan[row.video]
+            if kept is None:
+                if area is None or key is None:
+                    tracks, row = track_one(row, detections_dir, opts, frame_stride)
+                    if tracks is not None:
+                        write_tracks_json(Path(tmp) / f"{row.video_id}.json", tracks)
+                else:
+                    with area.commit(row.video_id, key) as slot:
+                        tracks, row = track_one(row, detections_dir, opts, frame_stride)
+                        if tracks is not None:
+                            write_tracks_json(slot.data / f"{row.video_id}.json", tracks)
+                        slot.record = {"row": dataclasses.asdict(row)}
+                    kept = area.entry(row.video_id)
+                    if kept is None:
+                        raise RuntimeError(f"{part}: the work area lost {row.video} while in use")
+                progress.advance()
+            if kept is not None:
+                row = _record_row(kept)
+                kept.link_into(tmp)
             if not row.usable:
                 log.warning("%s/%s: %s (%s)", row.part, row.video, row.status, row.reason)
             rows.append(row)
+    if area is not None:
+        area.prune(row.video_id for row in usable)
     write_manifest(manifest_out, rows)
     return rows
+
+
+def _record_row(entry: Entry) -> ManifestRow | None:
+    try:
+        return ManifestRow(**entry.record["row"])
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -15,7 +15,6 @@ from pathlib import Path
 import av
 import numpy as np
 
-
 # Containers PyAV (FFmpeg) opens that cameras and phones write; matched case-insensitively.
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
 

@@ -41,7 +41,7 @@ SNAKEFILE = REPO / "Snakefile"
 IMAGE_MODELS = ["b0", "b1", "b1short", "b1long", "b3", "r34", "xcep"]
 SLOWFAST_MODELS = ["sf", "sf_noaug", "sf_16x8", "sf_alldata"]
 # Rules that run on the submitting host (`localrule: True`, or no shell/script at all).
-LOCAL_RULES = {"model_config", "all"}
+LOCAL_RULES = {"model_config", "frames_turn", "all"}
 DEMO_RUN_TIMEOUT_S = 1800
 
 # A short b0 run for the DAG test, a longer r34 run to cancel (a checkpoint every 2
@@ -468,6 +468,7 @@ def full_dry_run_counts() -> dict[str, int]:
     n_parts = len(config["parts"])
     models = config["train"]["models"]
     counts = {
+        "frames_turn": n_parts,
         "extract_frames": n_parts,
         "detect_faces": n_parts,
         "track_faces": n_parts,

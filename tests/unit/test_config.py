@@ -12,10 +12,10 @@ import yaml
 from rf_models.config import (
     ConfigError,
     load_config,
-    merge_config,
-    read_config_file,
     load_schema,
+    merge_config,
     part_names,
+    read_config_file,
     split_parts,
     validate_config,
 )
@@ -46,6 +46,7 @@ def test_defaults_filled_from_the_schema() -> None:
         "quality": 85,
         "scale": "detect",
         "temp": True,
+        "max_parts": 4,
     }
     assert config["detect"]["confidence_threshold"] == 0.02
     assert config["detect"]["nms_threshold"] == 0.4
@@ -87,7 +88,7 @@ def test_unknown_nested_key_names_its_path_and_allowed_keys() -> None:
         validate_config({**MINIMAL, "frames": {"strde": 2}})
     message = str(err.value)
     assert "config key frames.strde: unknown key" in message
-    assert "['format', 'quality', 'scale', 'stride', 'temp']" in message
+    assert "['format', 'max_parts', 'quality', 'scale', 'stride', 'temp']" in message
 
 
 def test_unknown_key_inside_a_split_names_its_path() -> None:

@@ -84,6 +84,22 @@ def test_detections_tracks_crops_and_lists(demo_run):
             assert (results / "faces" / (line.pattern % frame)).is_file()
 
 
+def test_part_jobs_log_progress_and_keep_each_video_in_their_work_area(demo_run):
+    results = Path(demo_run["config"]["results_dir"])
+    for rule in ("extract_frames", "detect_faces", "track_faces", "align_faces"):
+        for k in demo_run["config"]["parts"]:
+            part = f"dfdc_train_part_{k}"
+            log = (results / "logs" / rule / f"{part}.log").read_text()
+            done = re.search(
+                rf"{rule} {part}: video (\d+)/(\d+) \(0 reused from an earlier attempt\), "
+                r"elapsed \d+:\d\d:\d\d, ETA 0:00:00 \(finished\)",
+                log,
+            )
+            assert done and done.group(1) == done.group(2), log
+            entries = list((results / "work" / rule / part / "videos").glob("*/entry.json"))
+            assert len(entries) == int(done.group(2)), (rule, part)
+
+
 def test_second_run_has_nothing_to_do(demo_run):
     out = run_snakemake(["-n", "--configfile", str(demo_run["configfile"])], demo_run["workdir"])
     assert "Nothing to be done" in out.stdout + out.stderr
