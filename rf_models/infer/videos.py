@@ -29,7 +29,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-import av
 import cv2
 import numpy as np
 
@@ -59,6 +58,7 @@ from rf_models.video.decode import (
     VIDEO_EXTENSIONS,
     FrameReader,
     VideoError,
+    VideoInfo,
     is_video_name,
     probe_video,
 )
@@ -154,19 +154,6 @@ def check_models(models: Sequence[ScoringModel], policy: EnsemblePolicy) -> None
             )
 
 
-def count_frames(path: str | os.PathLike) -> int:
-    """Frames of a video whose container does not declare them: its video packets, counted
-    without decoding."""
-    path = Path(path)
-    probe_video(path)  # the checks (missing, empty, no video stream) and their statuses
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            return sum(1 for packet in container.demux(stream) if packet.size)
-    except (av.error.FFmpegError, OSError, ValueError) as err:
-        raise VideoError(path, "unreadable", f"cannot count frames: {err}") from None
-
-
 def boxes_from_detections(
     detections: np.ndarray, score_threshold: float = SCORE_THRESHOLD
 ) -> list[Box]:
@@ -225,10 +212,12 @@ def detect_sampled(
     detector: BatchDetector,
     batch_size: int = 8,
     score_threshold: float = SCORE_THRESHOLD,
+    info: VideoInfo | None = None,
 ) -> SampledDetections:
     """Decode the sampled frames once and detect on them in batches as they come; no frame is
-    kept, only its boxes (the detector's input is its own shrunk copy)."""
-    reader = FrameReader(path, wanted=sampled)
+    kept, only its boxes (the detector's input is its own shrunk copy). ``info``: the video's
+    probe, when the caller has it."""
+    reader = FrameReader(path, wanted=sampled, info=info)
     sizes: dict[str, Any] = {"first": None, "odd": None}
 
     def frames() -> Iterator[tuple[int, np.ndarray]]:
@@ -261,6 +250,7 @@ def cut_faces(
     tracks: VideoTracks,
     sides: Sequence[int],
     thumbnail: int | None = None,
+    info: VideoInfo | None = None,
 ) -> CutFaces:
     """Decode the frames the kept faces' crops come from and cut every crop, shrunk at once to
     each of ``sides`` (bilinear, as the seed's ``cv2.resize``) and, with ``thumbnail``, to a
@@ -278,7 +268,7 @@ def cut_faces(
         np.empty((len(face.frames), thumbnail, thumbnail, 3), np.uint8) if thumbnail else None
         for face in faces
     ]
-    reader = FrameReader(path, wanted=plan)
+    reader = FrameReader(path, wanted=plan, info=info)
     done = set()
     for index, image in reader:
         for k, position, left, top, size in plan[index]:
@@ -428,12 +418,12 @@ def score_video_file(
         return now
 
     try:
-        n_frames = probe_video(path).declared_frames or count_frames(path)
-        if n_frames == 0:
+        info = probe_video(path, count_frames=True)
+        if info.frames == 0:
             return result("unreadable", "the video has no frames")
-        sampled = sample_frames(n_frames, max_frames)
+        sampled = sample_frames(info.frames, max_frames)
         t = time.perf_counter()
-        found = detect_sampled(path, sampled, detector, detect_batch, score_threshold)
+        found = detect_sampled(path, sampled, detector, detect_batch, score_threshold, info)
         t = lap("decode_detect", t)
         if not found.boxes:
             return result("unreadable", found.error or "no frame could be decoded")
@@ -455,9 +445,8 @@ def score_video_file(
             )
         tracks = track_video(found.boxes, indices, width, height, max_faces=max_faces)
         t = lap("track", t)
-        cut = cut_faces(
-            path, tracks, [crop_side(lm) for lm in models], THUMBNAIL if thumbnails else None
-        )
+        sides = [crop_side(lm) for lm in models]
+        cut = cut_faces(path, tracks, sides, THUMBNAIL if thumbnails else None, info)
         lap("crops", t)
         num_faces = len(cut.frames)
         if not num_faces:

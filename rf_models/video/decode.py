@@ -40,6 +40,12 @@ class VideoInfo:
     fps: float
     declared_frames: int  # from the container; 0 when it does not say
     rotation: int = 0  # display rotation applied to every frame: 0, 90, 180 or 270 (ccw)
+    counted_frames: int | None = None  # video packets, when asked for and none was declared
+
+    @property
+    def frames(self) -> int:
+        """The declared frame count, else the counted one (0 when neither is known)."""
+        return self.declared_frames or self.counted_frames or 0
 
 
 def quarter_turns(rotation: float) -> int:
@@ -80,8 +86,19 @@ def _open(path: Path):
     return container
 
 
-def probe_video(path: str | os.PathLike) -> VideoInfo:
-    """Size (as displayed), frame rate, declared frame count and display rotation.
+def _count_packets(path: Path) -> int:
+    """Frames of a container that does not declare them: its video packets, not decoded."""
+    try:
+        with _open(path) as container:
+            stream = container.streams.video[0]
+            return sum(1 for packet in container.demux(stream) if packet.size)
+    except (av.error.FFmpegError, OSError, ValueError) as err:
+        raise VideoError(path, "unreadable", f"cannot count frames: {err}") from None
+
+
+def probe_video(path: str | os.PathLike, count_frames: bool = False) -> VideoInfo:
+    """Size (as displayed), frame rate, declared frame count and display rotation; with
+    ``count_frames``, the frames are counted when the container does not declare them.
 
     PyAV exposes the rotation on frames only, so the first frame is decoded."""
     path = Path(path)
@@ -92,13 +109,15 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         rotation = _first_frame_rotation(container)
         if rotation in (90, 270):
             width, height = height, width
-        return VideoInfo(
-            width=width,
-            height=height,
-            fps=float(rate) if rate else 0.0,
-            declared_frames=int(stream.frames or 0),
-            rotation=rotation,
-        )
+        declared = int(stream.frames or 0)
+    return VideoInfo(
+        width=width,
+        height=height,
+        fps=float(rate) if rate else 0.0,
+        declared_frames=declared,
+        rotation=rotation,
+        counted_frames=_count_packets(path) if count_frames and not declared else None,
+    )
 
 
 class FrameReader:
@@ -109,12 +128,18 @@ class FrameReader:
     reason decoding stopped early (None when the stream ended normally).
     """
 
-    def __init__(self, path: str | os.PathLike, wanted: Iterable[int] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        wanted: Iterable[int] | None = None,
+        info: VideoInfo | None = None,
+    ) -> None:
         self.path = Path(path)
         self.wanted = None if wanted is None else set(wanted)
         self.decoded = 0
         self.error: str | None = None
-        self.info = probe_video(self.path)
+        # a caller that probed already passes its result: one probe per video
+        self.info = probe_video(self.path) if info is None else info
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         self.decoded = 0

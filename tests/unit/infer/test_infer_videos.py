@@ -32,7 +32,6 @@ from rf_models.infer.videos import (
     boxes_from_detections,
     check_models,
     collect_videos,
-    count_frames,
     details_path,
     list_videos,
     score_folder,
@@ -260,7 +259,9 @@ def test_undeclared_frame_count_is_counted(tmp_path):
             image = np.full((48, 64, 3), 20 * i, np.uint8)
             out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="bgr24")))
         out.mux(stream.encode())
-    assert count_frames(path) == 12
+    assert probe_video(path).frames == 0
+    info = probe_video(path, count_frames=True)
+    assert (info.declared_frames, info.counted_frames, info.frames) == (0, 12, 12)
     r = score_video_file(
         path,
         FakeDetector(),
@@ -765,3 +766,28 @@ def test_scores_match_the_single_decode_path(tmp_path, detector):
         )
     assert r.score == pytest.approx(expected.score, abs=SCORE_ATOL)
     assert r.model_scores == pytest.approx(expected.model_scores, abs=SCORE_ATOL)
+
+
+def test_each_video_is_probed_once(tmp_path, monkeypatch):
+    import rf_models.infer.videos as videos
+    import rf_models.video.decode as decode
+
+    calls = []
+
+    def counting_probe(path, count_frames=False):
+        calls.append(Path(path).name)
+        return decode.probe_video(path, count_frames)
+
+    monkeypatch.setattr(videos, "probe_video", counting_probe)
+    monkeypatch.setattr(decode, "probe_video", counting_probe)
+    path = flat_video(tmp_path / "v.mp4", 12)
+    r = score_video_file(
+        path,
+        FakeDetector(),
+        stand_ins(),
+        EnsemblePolicy.from_config(POLICY_CFG),
+        score_image=stand_in_image,
+        score_video=stand_in_video,
+    )
+    assert r.status == "ok", r
+    assert calls == ["v.mp4"]
