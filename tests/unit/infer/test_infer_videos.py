@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from infer_testlib import IMAGENET
 from infer_testlib import block as tiny_block
 from scipy.special import expit
 
@@ -492,7 +491,7 @@ def b0_block(**changes) -> dict:
         "arch": "tf_efficientnet_b0",
         "input_size": 64,
         "colour": "RGB",
-        **IMAGENET,
+        "normalisation": "imagenet",
         "batch_size": 16,
         "gpus": 1,
         "base_lr": 0.01,
