@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from infer_testlib import IMAGENET, block, write_checkpoint
+from infer_testlib import block, write_checkpoint
 
 from rf_models.infer.sampling import sample_frames
 from rf_models.infer.scoring import (
@@ -19,6 +19,7 @@ from rf_models.infer.scoring import (
     score_video_face,
     score_video_faces,
 )
+from rf_models.models.normalisation import normalisation_constants
 from rf_models.train.checkpoint import CheckpointError
 from rf_models.train.config import ConfigError, ModelConfig, resolve_model_block
 
@@ -168,7 +169,7 @@ def test_normalisation_of_the_model_is_used(tmp_path):
     imgs = crops(3)
     path = write_checkpoint(tmp_path / "best.pt", block())
     a = load_trained_model(path, block(), "m", "cpu")
-    b = load_trained_model(path, block(mean=[0.5, 0.5, 0.5], std=[0.5, 0.5, 0.5]), "m", "cpu")
+    b = load_trained_model(path, block(normalisation="inception"), "m", "cpu")
     assert not np.allclose(score_image_face(a, imgs), score_image_face(b, imgs), atol=1e-4)
     np.testing.assert_allclose(
         score_image_face(b, imgs), manual_logits(b, imgs, "RGB"), rtol=1e-5, atol=1e-5
@@ -245,8 +246,9 @@ def test_score_video_face_one_pass_over_the_clip(tmp_path):
         img = cv2.cvtColor(
             cv2.resize(img, (20, 20), interpolation=cv2.INTER_LINEAR), cv2.COLOR_BGR2RGB
         )
-        x = (img.astype(np.float32) / 255 - np.array(IMAGENET["mean"], np.float32)) / np.array(
-            IMAGENET["std"], np.float32
+        norm = normalisation_constants("imagenet")
+        x = (img.astype(np.float32) / 255 - np.array(norm.mean, np.float32)) / np.array(
+            norm.std, np.float32
         )
         clip.append(x.transpose(2, 0, 1))
     x = torch.from_numpy(np.stack(clip)).permute(1, 0, 2, 3)[None]  # (1, 3, T, H, W)

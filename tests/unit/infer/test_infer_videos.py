@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from infer_testlib import IMAGENET, write_checkpoint
+from infer_testlib import write_checkpoint
 from infer_testlib import block as tiny_block
 from scipy.special import expit
 
@@ -582,7 +582,7 @@ def b0_block(**changes) -> dict:
         "arch": "tf_efficientnet_b0",
         "input_size": 64,
         "colour": "RGB",
-        **IMAGENET,
+        "normalisation": "imagenet",
         "batch_size": 16,
         "gpus": 1,
         "base_lr": 0.01,
