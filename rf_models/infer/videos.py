@@ -419,9 +419,10 @@ def score_video_file(
 
     try:
         info = probe_video(path, count_frames=True)
-        if info.frames == 0:
+        n_frames = info.frames
+        if n_frames == 0:
             return result("unreadable", "the video has no frames")
-        sampled = sample_frames(info.frames, max_frames)
+        sampled = sample_frames(n_frames, max_frames)
         t = time.perf_counter()
         found = detect_sampled(path, sampled, detector, detect_batch, score_threshold, info)
         t = lap("decode_detect", t)

@@ -773,10 +773,11 @@ def test_each_video_is_probed_once(tmp_path, monkeypatch):
     import rf_models.video.decode as decode
 
     calls = []
+    probe = decode.probe_video
 
     def counting_probe(path, count_frames=False):
         calls.append(Path(path).name)
-        return decode.probe_video(path, count_frames)
+        return probe(path, count_frames)
 
     monkeypatch.setattr(videos, "probe_video", counting_probe)
     monkeypatch.setattr(decode, "probe_video", counting_probe)
