@@ -76,7 +76,7 @@ def test_multi_rank_gpu_job_forms_one_gloo_group(slurm_snakemake, tmp_path: Path
         assert len(job_ids_seen) == 1, ranks
         info = scontrol_job(str(job_ids_seen.pop()))
         assert "NumTasks=2" in info and "JOB_GRES=gpu:2" in info, info
-        assert "Comment=rule_train_" in info, info
+        assert "Comment=rule_train_model" in info, info
     env_ranks = json.loads((tmp_path / "train/b0_env.json").read_text())["ranks"]
     port = 20000 + env_ranks[0]["slurm_job_id"] % 20000
     masters = {r["master"] for r in env_ranks}
@@ -163,8 +163,7 @@ def test_dry_run_submits_nothing_and_lists_the_jobs(slurm_snakemake, tmp_path: P
     assert counts == {
         "extract_frames": "2",
         "make_lists": "1",
-        "train_b0": "1",
-        "train_sf": "1",
+        "train_model": "2",
         "resume_steps": "1",
         "all": "1",
         "total": "7",

@@ -18,15 +18,8 @@ from tests.slurm.slurm_harness import (
     snakemake_command,
 )
 
-IMAGE_MODELS = ["b0", "b1", "b1short", "b1long", "b3", "r34", "xcep"]
-SLOWFAST_MODELS = ["sf", "sf_noaug", "sf_16x8", "sf_alldata"]
 CPU_RULES = ["extract_frames", "track_faces", "align_faces", "make_lists"]
-RULES = (
-    CPU_RULES
-    + ["detect_faces"]
-    + [f"train_{m}" for m in IMAGE_MODELS + SLOWFAST_MODELS]
-    + [f"predict_{m}" for m in IMAGE_MODELS + SLOWFAST_MODELS + ["videos"]]
-)
+RULES = CPU_RULES + ["detect_faces", "train_model", "predict_model", "predict_videos"]
 
 
 def load(profile: Path) -> dict:
@@ -36,30 +29,20 @@ def load(profile: Path) -> dict:
 @pytest.mark.parametrize("profile", [PROFILE_SLURM, PROFILE_SLURM_TEST], ids=lambda p: p.name)
 def test_profile_sizes_every_rule_consistently(profile: Path) -> None:
     resources = load(profile)["set-resources"]
-    missing = sorted(set(RULES) - set(resources))
-    assert not missing, f"{profile}: no set-resources for {missing}"
+    # The overlay replaces set-resources wholesale: a rule it lacks would get no sizes.
+    assert sorted(resources) == sorted(RULES), f"{profile}: {sorted(resources)}"
     for rule in CPU_RULES:
         assert "gpu" not in resources[rule], f"{profile}: {rule} is a CPU job"
-    for rule in ["detect_faces"] + [r for r in RULES if r.startswith("predict_")]:
+    for rule in ["detect_faces", "predict_model", "predict_videos"]:
         assert resources[rule]["gpu"] == 1, f"{profile}: {rule} should ask for one GPU"
         assert "mpi" not in resources[rule], f"{profile}: {rule} is a single process"
-    for rule in (r for r in RULES if r.startswith("train_")):
-        res = resources[rule]
-        # Without tasks_per_gpu the plugin turns tasks into --ntasks-per-gpu: N*N tasks.
-        assert res["tasks_per_gpu"] == 1 and res["mpi"] == "srun", f"{profile}: {rule}: {res}"
-        assert res["gpu"] == res["tasks"], f"{profile}: {rule} needs one GPU per rank: {res}"
-        for key in ["cpus_per_task", "mem_mb", "runtime"]:
-            assert key in res, f"{profile}: {rule} lacks {key}"
-
-
-def test_cluster_profile_rank_counts() -> None:
-    resources = load(PROFILE_SLURM)["set-resources"]
-    assert {resources[f"train_{m}"]["tasks"] for m in IMAGE_MODELS} == {8}
-    assert {resources[f"train_{m}"]["tasks"] for m in SLOWFAST_MODELS} == {16}
-    overlay = load(PROFILE_SLURM_TEST)["set-resources"]
-    # The overlay replaces set-resources wholesale: a rule it lacks would get cluster sizes.
-    assert sorted(overlay) == sorted(resources)
-    assert {overlay[f"train_{m}"]["tasks"] for m in IMAGE_MODELS + SLOWFAST_MODELS} == {2}
+    train = resources["train_model"]
+    assert train["mpi"] == "srun", f"{profile}: train_model: {train}"
+    # The rank count is the model block's gpus, set by the rule: a profile value would give
+    # every model the same world size.
+    assert not {"gpu", "tasks", "tasks_per_gpu"} & set(train), f"{profile}: {train}"
+    for key in ["cpus_per_task", "mem_mb", "runtime"]:
+        assert key in train, f"{profile}: train_model lacks {key}"
 
 
 def dry_run(tmp_path: Path, *profiles: Path) -> str:
@@ -82,11 +65,10 @@ def job_block(out: str, rule: str) -> str:
 @pytest.mark.workflow
 def test_cluster_profile_as_snakemake_reads_it(tmp_path: Path) -> None:
     out = dry_run(tmp_path, PROFILE_SLURM)
-    b0 = job_block(out, "train_b0")
-    assert "srun -n 8 " in b0
-    for item in ["gpu=8", "tasks=8", "tasks_per_gpu=1", "mpi=srun", "slurm_partition=gpu"]:
+    b0 = job_block(out, "train_model")
+    assert "srun -n 2 " in b0
+    for item in ["gpu=2", "tasks=2", "tasks_per_gpu=1", "mpi=srun", "slurm_partition=gpu"]:
         assert re.search(rf"\b{item}\b", b0), f"{item} missing in:\n{b0}"
-    assert "srun -n 16 " in job_block(out, "train_sf")
     extract = job_block(out, "extract_frames")
     # "16000 * attempt" evaluated for the first attempt; the CPU partition.
     assert "mem_mb=16000" in extract and "slurm_partition=cpu" in extract, extract
@@ -96,9 +78,10 @@ def test_cluster_profile_as_snakemake_reads_it(tmp_path: Path) -> None:
 @pytest.mark.workflow
 def test_test_overlay_replaces_sizes(tmp_path: Path) -> None:
     out = dry_run(tmp_path, PROFILE_SLURM, PROFILE_SLURM_TEST)
-    b0 = job_block(out, "train_b0")
+    b0 = job_block(out, "train_model")
     assert "srun -n 2 " in b0
     assert re.search(r"\bgpu=2\b", b0) and "slurm_partition=debug" in b0, b0
+    assert re.search(r"\bmem_mb=2000\b", b0), b0
     assert "slurm_partition=debug" in job_block(out, "extract_frames")
 
 

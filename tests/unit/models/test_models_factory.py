@@ -76,9 +76,15 @@ def test_builder_kwargs_override_defaults() -> None:
     assert slowfast.dp.p == 0.0
 
 
-def test_resnet_keeps_last_bn_at_one_like_the_seed() -> None:
-    model = create_model("resnet34")
-    assert torch.equal(model.layer1[0].bn2.weight, torch.ones(64))
+def test_random_init_starts_every_residual_branch_at_zero() -> None:
+    # The seed's networks got these scales from ImageNet / Kinetics files; from scratch a
+    # block starts as its shortcut (docs/reproduction.md §9).
+    resnet = create_model("resnet34")
+    assert torch.equal(resnet.layer1[0].bn2.weight, torch.zeros(64))
+    assert torch.equal(resnet.layer1[0].bn1.weight, torch.ones(64))
+    effnet = create_model("tf_efficientnet_b0")
+    skip_blocks = [b for stage in effnet.blocks for b in stage if getattr(b, "has_skip", False)]
+    assert skip_blocks and all(not b.bn3.weight.any() for b in skip_blocks if hasattr(b, "bn3"))
 
 
 def test_same_padding_rule() -> None:
