@@ -35,3 +35,8 @@ def policy_config(**sections: Any) -> dict[str, Any]:
         else:
             cfg[key] = value
     return cfg
+
+
+def seed_block(kind: str) -> dict[str, Any]:
+    """config.yaml's models.defaults.<kind>: what every block of that kind starts from."""
+    return copy.deepcopy(_seed_config()["models"]["defaults"][kind])

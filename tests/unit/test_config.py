@@ -101,7 +101,7 @@ def test_unknown_key_inside_a_split_names_its_path() -> None:
 @pytest.mark.parametrize(
     ("change", "where"),
     [
-        ({"frames": {"stride": "2"}}, "frames.stride"),
+        ({"frames": {"stride": "two"}}, "frames.stride"),
         ({"frames": {"stride": 0}}, "frames.stride"),
         ({"frames": {"stride": True}}, "frames.stride"),
         ({"frames": {"format": "bmp"}}, "frames.format"),
@@ -241,7 +241,7 @@ def test_split_parts_rest_all_and_list() -> None:
 )
 def test_split_parts_not_in_parts(split: dict) -> None:
     config = _with_splits([0, 1, 2], bad=split)
-    with pytest.raises(ConfigError, match=r"lists\.splits\.bad: parts \[\d\] are not in `parts`"):
+    with pytest.raises(ConfigError, match=r"parts \[\d\] of lists\.splits\.bad are not in `parts`"):
         split_parts(config, "bad")
 
 

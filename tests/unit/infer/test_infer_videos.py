@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from infer_testlib import write_checkpoint
 from infer_testlib import block as tiny_block
+from infer_testlib import write_checkpoint
 from scipy.special import expit
 
 from rf_models.demo.mp4 import write_mp4
@@ -43,7 +43,7 @@ from rf_models.train.checkpoint import FORMAT, CheckpointError, save_checkpoint
 from rf_models.train.config import ModelConfig
 from rf_models.train.model import build_model
 from rf_models.video.decode import FrameReader, probe_video
-from tests.seed_config import policy_config
+from tests.seed_config import policy_config, seed_block
 
 GOOD, NO_FACE, CORRUPT, EMPTY = "a_good.mp4", "b_noface.mp4", "c_corrupt.mp4", "d_empty.mp4"
 GOOD_FRAMES = 30
@@ -578,6 +578,8 @@ def test_folder_refuses_duplicate_names(folder, tmp_path):
 
 def b0_block(**changes) -> dict:
     block = {
+        **seed_block("image"),
+        "init": None,
         "kind": "image",
         "arch": "tf_efficientnet_b0",
         "input_size": 64,

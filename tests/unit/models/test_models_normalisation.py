@@ -26,5 +26,5 @@ def test_kinetics_in_both_units() -> None:
 
 @pytest.mark.parametrize("name", ["ImageNet", "resnet", "", None])
 def test_unknown_name(name: object) -> None:
-    with pytest.raises(ValueError, match="known: imagenet, kinetics, xception"):
+    with pytest.raises(ValueError, match="known: imagenet, inception, kinetics"):
         normalisation_constants(name)

@@ -32,13 +32,13 @@ from rf_models.train.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from rf_models.train.config import ModelConfig
 from rf_models.train.loop import train_model
 from rf_models.train.model import build_model, register_arch
+from tests.seed_config import policy_config, seed_block
 
 PART = "dfdc_train_part_9"
 TRACK = {"score_threshold": 0.8, "iou_threshold": 0.5, "crop_scale": 1.3, "crop_source": "borrowed"}
 SPACED = "space name é.mp4"
 BAD_ROWS = {"maybe.mp4": {"label": "MAYBE"}, "../x.mp4": {"label": "REAL"}}
 BAD_ROWS["a/b.mp4"] = {"label": "FAKE"}
-IMAGENET = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
 
 
 class TinyNet(nn.Module):
@@ -59,11 +59,11 @@ register_arch("awkward_tiny", lambda num_classes: TinyNet(num_classes))
 
 def tiny_block(**changes) -> dict:
     block = {
+        **seed_block("image"),
         "kind": "image",
         "arch": "awkward_tiny",
         "input_size": 24,
         "colour": "RGB",
-        **IMAGENET,
         "batch_size": 4,
         "gpus": 1,
         "base_lr": 0.01,
@@ -185,11 +185,10 @@ def test_predict_scores_the_phone_video_like_its_twin(part, tmp_path) -> None:
     save_checkpoint(state, tmp_path / "b0.pt")
     models = [load_trained_model(tmp_path / "b0.pt", blk, "b0", "cpu")]
     policy = EnsemblePolicy.from_config(
-        {
-            "groups": {"image": {"input": "frames", "weight": 1.0, "models": {"b0": 1}}},
-            "shrink": {"models": []},
-            "hflip_tta_models": [],
-        }
+        policy_config(
+            groups={"image": {"input": "frames", "weight": 1.0, "models": {"b0": 1}}},
+            shrink={"models": []},
+        )
     )
     detector = RetinaFaceDetector(backend="onnx", device="cpu", threads=1)
     phone, upright, spaced = (

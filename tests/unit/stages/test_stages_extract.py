@@ -139,16 +139,3 @@ def test_a_part_without_metadata_fails_with_a_clear_error(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="metadata.json not found"):
         extract_part(part, tmp_path / "frames", tmp_path / "m.tsv", FrameOptions())
     assert not (tmp_path / "frames").exists() and not (tmp_path / "m.tsv").exists()
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"stride": 0}, "frames.stride"),
-        ({"format": "bmp"}, "frames.format"),
-        ({"scale": "half"}, "frames.scale"),
-    ],
-)
-def test_frame_options_reject_bad_values(kwargs: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        FrameOptions(**kwargs)

@@ -39,7 +39,7 @@ def test_training_items_need_a_position(data):
 
 
 def test_bgr_is_the_reverse_of_rgb(data):
-    half = {"mean": [0.5] * 3, "std": [0.5] * 3}
+    half = {"normalisation": "inception"}
     rgb = image_dataset(
         tiny_image_cfg(colour="RGB", **half), data["image_val"], data["crops"], False
     )

@@ -3,14 +3,17 @@ import math
 import pytest
 import torch
 
-from rf_models.train.config import ModelConfig
+from rf_models.train.config import resolve_model_block
 from rf_models.train.loop import class_weighted_loss, is_validation_iteration
 from rf_models.train.validation import compute_val_metrics, shard_indices
+from tests.seed_config import seed_config
 
 
-def test_default_class_weights_are_the_seeds():
+def test_class_weights_of_every_seed_block():
     # [1 - p, p] x 2 with p = 0.1: REAL 1.8, FAKE 0.2.
-    assert ModelConfig.__dataclass_fields__["class_weights"].default == (1.8, 0.2)
+    config = seed_config()
+    for name in config["train"]["models"]:
+        assert resolve_model_block(config, name)["class_weights"] == [1.8, 0.2], name
 
 
 def test_weighted_loss_is_the_weighted_mean():
