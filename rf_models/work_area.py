@@ -115,7 +115,7 @@ def _tree(root: Path) -> tuple[list[str], list[str]]:
     return sorted(files), sorted(dirs)
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
+def link_or_copy(src: Path, dst: Path) -> None:
     """A hard link (no copy, same bytes), or a copy where the filesystem cannot link."""
     try:
         os.link(src, dst)
@@ -153,7 +153,7 @@ class Entry:
         for rel in self.dirs:
             (out_dir / rel).mkdir(parents=True, exist_ok=True)
         for rel in self.files:
-            _link_or_copy(self.data / rel, out_dir / rel)
+            link_or_copy(self.data / rel, out_dir / rel)
 
     def move_into(self, out_dir: str | os.PathLike) -> None:
         """Move the entry's files to ``out_dir`` (one rename per top-level item); the entry keeps

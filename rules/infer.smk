@@ -127,6 +127,8 @@ rule predict_videos:
         sampling=config["predict"],
         detect=config["detect"],
         device=config["train"]["device"],
+        # each video's result survives a failed job here (rf_models/work_area.py)
+        work=f"{WORK}/predict_videos",
     script:
         "../workflow_scripts/predict_videos.py"
 

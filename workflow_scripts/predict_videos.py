@@ -16,6 +16,7 @@ with rule_logging(sm.log[0]) as log:
         details_csv=sm.output.details,
         json_path=sm.output.predictions,
         pictures_dir=sm.output.pictures,
+        work_dir=sm.params.work,
         device=sm.params.device,
         detector_weights=sm.input.weights,
         detector_threads=sm.threads,

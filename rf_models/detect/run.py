@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from rf_models.detect.backends import preprocess_frame
+from rf_models.work_area import file_digest
 
 _DONE = object()
 
@@ -135,3 +137,20 @@ def _detect_stream(
     finally:
         stop.set()
         worker.join()
+
+
+def detector_identity(detector: Any) -> dict[str, Any]:
+    """What a detector's boxes depend on: its class, the backend and device it resolved to
+    (ONNX on CPU and PyTorch on CUDA differ in the last digits), its weights and thresholds."""
+    config = getattr(detector, "config", None)
+    session = getattr(detector, "_session", None)
+    backend = getattr(detector, "backend", None)
+    return {
+        "class": f"{type(detector).__module__}.{type(detector).__qualname__}",
+        "backend": backend,
+        "device": str(getattr(detector, "device", None)),
+        "providers": session.get_providers() if session is not None else None,
+        "weights": file_digest(getattr(detector, "weights_path", None)),
+        "onnx": file_digest(getattr(detector, "onnx_path", None)) if backend == "onnx" else None,
+        "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else None,
+    }

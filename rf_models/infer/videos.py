@@ -35,7 +35,7 @@ import numpy as np
 from rf_models.data.manifest import STATUSES as MANIFEST_STATUSES
 from rf_models.data.manifest import USABLE
 from rf_models.detect.backends import RetinaFaceDetector
-from rf_models.detect.run import BatchDetector, detect_frames
+from rf_models.detect.run import BatchDetector, detect_frames, detector_identity
 from rf_models.infer.policy import (
     EnsemblePolicy,
     ensemble_details,
@@ -52,6 +52,7 @@ from rf_models.infer.scoring import (
 )
 from rf_models.infer.submission import write_submission
 from rf_models.io_utils import atomic_output_dir, atomic_write_text
+from rf_models.progress import Progress
 from rf_models.track.boxes import SCORE_THRESHOLD, Box
 from rf_models.track.tracks import VideoTracks, track_video
 from rf_models.video.decode import (
@@ -62,8 +63,26 @@ from rf_models.video.decode import (
     is_video_name,
     probe_video,
 )
+from rf_models.work_area import WorkArea, file_digest, file_identity, link_or_copy
 
 log = logging.getLogger(__name__)
+
+# The code a video's prediction depends on (rf_models.work_area.code_version).
+PREDICT_CODE = (
+    __name__,
+    "rf_models.detect.backends",
+    "rf_models.detect.postprocess",
+    "rf_models.detect.run",
+    "rf_models.infer.policy",
+    "rf_models.infer.sampling",
+    "rf_models.infer.scoring",
+    "rf_models.models.factory",
+    "rf_models.models.slowfast",
+    "rf_models.report.video_sheet",
+    "rf_models.track.boxes",
+    "rf_models.track.tracks",
+    "rf_models.video.decode",
+)
 
 MAX_FRAMES = 160
 MAX_FACES = 2
@@ -547,6 +566,71 @@ def _face_json(face: FaceDetail, kinds: Mapping[str, str], policy: EnsemblePolic
     }
 
 
+def result_record(r: VideoResult) -> dict[str, Any]:
+    """A video's result as JSON-able data, thumbnails left out (kept in the work area)."""
+    return {
+        "video": r.video,
+        "score": r.score,
+        "status": r.status,
+        "reason": r.reason,
+        "n_frames": r.n_frames,
+        "num_faces": r.num_faces,
+        "model_scores": r.model_scores,
+        "seconds": r.seconds,
+        "faces": [
+            {
+                "face": f.face,
+                "frames": list(f.frames),
+                "image_frames": list(f.image_frames),
+                "logits": {name: np.asarray(v).tolist() for name, v in f.logits.items()},
+            }
+            for f in r.faces
+        ],
+        "timings": r.timings,
+        "path": r.path,
+    }
+
+
+def result_from_record(record: Mapping[str, Any]) -> VideoResult:
+    """The inverse of :func:`result_record` (float32 logits come back bit for bit)."""
+    faces = tuple(
+        FaceDetail(
+            face=f["face"],
+            frames=tuple(f["frames"]),
+            image_frames=tuple(f["image_frames"]),
+            logits={name: np.asarray(v, np.float32) for name, v in f["logits"].items()},
+        )
+        for f in record["faces"]
+    )
+    return VideoResult(**{**record, "faces": faces})
+
+
+# Failures that may not happen again (a model or the machine failing): scored again next time.
+TRANSIENT = ("model_error", "error")
+
+
+def predict_work_area(
+    root: str | os.PathLike,
+    checkpoints: Mapping[str, tuple[str | os.PathLike, Mapping[str, Any]]],
+    policy: EnsemblePolicy,
+    detector: Any,
+    options: Mapping[str, Any],
+) -> WorkArea:
+    """The work area of a folder's predictions: a video's result is reused while the video
+    (name, size, mtime), every checkpoint and block, the policy, the detector, the options
+    (pictures included) and the code are unchanged."""
+    params = {
+        "models": {
+            name: {"checkpoint": file_digest(path), "block": dict(block)}
+            for name, (path, block) in checkpoints.items()
+        },
+        "policy": policy.to_config(),
+        "detector": detector_identity(detector),
+        "options": dict(options),
+    }
+    return WorkArea(root, "predict_videos", params, PREDICT_CODE, ("cv2", "numpy", "torch"))
+
+
 def write_predictions_json(
     results: Sequence[VideoResult],
     models: Sequence[ScoringModel],
@@ -589,13 +673,16 @@ def score_videos(
     details_csv: str | os.PathLike | None = None,
     json_path: str | os.PathLike | None = None,
     pictures_dir: str | os.PathLike | None = None,
+    work: WorkArea | None = None,
     **options: Any,
 ) -> list[VideoResult]:
     """Score every video (``options`` go to :func:`score_video_file`), then write the details
     CSV and ``out_csv`` (``filename,label``), one row per video, sorted by file name; with
     ``json_path`` the per-face details as JSON, with ``pictures_dir`` one picture per scored
     video (:mod:`rf_models.report.video_sheet`, drawn as each video is done so that only
-    one video's thumbnails are held; the folder is replaced as a whole)."""
+    one video's thumbnails are held; the folder is replaced as a whole). With ``work``
+    (:func:`predict_work_area`), each video's result and picture are kept there and reused
+    while the video and everything else is unchanged; progress lines go to the log."""
     check_models(models, policy)
     names = [Path(v).name for v in videos]
     if len(set(names)) != len(names):
@@ -603,21 +690,42 @@ def score_videos(
     kinds = {lm.name: lm.cfg.kind for lm in models}
     results = []
     pictures: dict[str, str] = {}
+    plan = []
+    for video, name in zip(videos, names, strict=True):
+        identity = file_identity(video)
+        key = work.key(name, file=identity) if work is not None and identity else None
+        plan.append((video, key, work.reusable(name, key) if key is not None else None))
+    reused = sum(kept is not None for _, _, kept in plan)
     with contextlib.ExitStack() as stack:
         tmp_pictures = (
             stack.enter_context(atomic_output_dir(pictures_dir)) if pictures_dir else None
         )
-        for number, video in enumerate(videos, start=1):
-            r = score_video_file(
-                video, detector, models, policy, thumbnails=tmp_pictures is not None, **options
-            )
-            if tmp_pictures is not None and r.faces:
+        progress = stack.enter_context(Progress("predict_videos", len(plan), reused))
+        for number, (video, key, kept) in enumerate(plan, start=1):
+            if kept is not None:
+                r = result_from_record(kept.record)
+                if tmp_pictures is not None:
+                    kept.link_into(tmp_pictures)
+            else:
+                r = score_video_file(
+                    video, detector, models, policy, thumbnails=tmp_pictures is not None, **options
+                )
+            picture = Path(tmp_pictures) / picture_name(r.video) if tmp_pictures else None
+            if kept is None and picture is not None and r.faces:
                 from rf_models.report.video_sheet import plot_video_sheet
 
-                plot_video_sheet(r, policy, kinds, Path(tmp_pictures) / picture_name(r.video))
-                pictures[r.video] = str(Path(pictures_dir) / picture_name(r.video))
+                plot_video_sheet(r, policy, kinds, picture)
                 faces = tuple(replace(f, thumbnails=None) for f in r.faces)
                 r = replace(r, faces=faces)
+            if picture is not None and picture.is_file():
+                pictures[r.video] = str(Path(pictures_dir) / picture.name)
+            if kept is None and key is not None and r.status not in TRANSIENT:
+                with work.commit(r.video, key) as slot:
+                    slot.record = result_record(r)
+                    if picture is not None and picture.is_file():
+                        link_or_copy(picture, slot.data / picture.name)
+            if kept is None:
+                progress.advance()
             if r.status in SCORED and not r.reason:
                 log.info(
                     "[%d/%d] %s: %.4f (%.2f s)", number, len(videos), r.video, r.score, r.seconds
@@ -633,6 +741,8 @@ def score_videos(
                     r.reason,
                 )
             results.append(r)
+    if work is not None:
+        work.prune(names)
     model_names = [lm.name for lm in models]
     write_details(results, model_names, details_csv or details_path(out_csv))
     if json_path is not None:
@@ -697,6 +807,7 @@ def score_folder(
     details_csv: str | os.PathLike | None = None,
     json_path: str | os.PathLike | None = None,
     pictures_dir: str | os.PathLike | None = None,
+    work_dir: str | os.PathLike | None = None,
     device: str = "auto",
     detector_weights: str | os.PathLike | None = None,
     detector_backend: str = "auto",
@@ -717,7 +828,8 @@ def score_folder(
     :class:`RetinaFaceDetector` (default weights: the shipped file). With ``log_path``, the
     run's log, one line per video and every failure with its reason, is written there too.
     Bad configuration (unknown model, missing checkpoint, no videos) raises; a bad video never
-    does.
+    does. With ``work_dir``, each video's result survives a failed run there and is reused
+    (:func:`predict_work_area`).
     """
     with _log_file(log_path):
         videos = collect_videos(sources)
@@ -747,6 +859,19 @@ def score_folder(
             detector.backend,
             detector.device,
         )
+        options = {
+            "max_frames": max_frames,
+            "max_faces": max_faces,
+            "detect_batch": detect_batch,
+            "score_threshold": score_threshold,
+        }
+        work = (
+            predict_work_area(
+                work_dir, checkpoints, policy, detector, {**options, "pictures": bool(pictures_dir)}
+            )
+            if work_dir is not None
+            else None
+        )
         return score_videos(
             videos,
             detector,
@@ -756,8 +881,6 @@ def score_folder(
             details_csv=details_csv,
             json_path=json_path,
             pictures_dir=pictures_dir,
-            max_frames=max_frames,
-            max_faces=max_faces,
-            detect_batch=detect_batch,
-            score_threshold=score_threshold,
+            work=work,
+            **options,
         )

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
 from rf_models.data.layout import frame_name
 from rf_models.data.manifest import ManifestRow, read_manifest
-from rf_models.detect.run import detect_frames
+from rf_models.detect.run import detect_frames, detector_identity
 from rf_models.detect.txt_io import format_detections_txt
 from rf_models.io_utils import atomic_output_dir
 from rf_models.progress import Progress
-from rf_models.work_area import Entry, UpstreamArea, WorkArea, file_digest
+from rf_models.work_area import Entry, UpstreamArea, WorkArea
 
 log = logging.getLogger(__name__)
 _FRAME = re.compile(r"^frame(\d+)\.(jpg|png)$")
@@ -55,23 +53,6 @@ def _read_frames(files: list[tuple[int, Path]]) -> Iterator[tuple[int, np.ndarra
         if image is None:
             raise ValueError(f"{path}: cannot read frame image")
         yield index, image
-
-
-def detector_identity(detector: Any) -> dict[str, Any]:
-    """What a detector's boxes depend on: its class, the backend and device it resolved to
-    (ONNX on CPU and PyTorch on CUDA differ in the last digits), its weights and thresholds."""
-    config = getattr(detector, "config", None)
-    session = getattr(detector, "_session", None)
-    backend = getattr(detector, "backend", None)
-    return {
-        "class": f"{type(detector).__module__}.{type(detector).__qualname__}",
-        "backend": backend,
-        "device": str(getattr(detector, "device", None)),
-        "providers": session.get_providers() if session is not None else None,
-        "weights": file_digest(getattr(detector, "weights_path", None)),
-        "onnx": file_digest(getattr(detector, "onnx_path", None)) if backend == "onnx" else None,
-        "config": dataclasses.asdict(config) if dataclasses.is_dataclass(config) else None,
-    }
 
 
 def _detect_video(

@@ -7,6 +7,7 @@ import json
 import logging
 import math
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +30,7 @@ from rf_models.infer.scoring import load_trained_model
 from rf_models.infer.submission import read_submission
 from rf_models.infer.videos import (
     STATUSES,
+    TRANSIENT,
     boxes_from_detections,
     check_models,
     collect_videos,
@@ -43,6 +45,7 @@ from rf_models.train.checkpoint import FORMAT, CheckpointError, save_checkpoint
 from rf_models.train.config import ModelConfig
 from rf_models.train.model import build_model
 from rf_models.video.decode import FrameReader, probe_video
+from rf_models.work_area import WorkArea
 from tests.seed_config import policy_config, seed_block
 
 GOOD, NO_FACE, CORRUPT, EMPTY = "a_good.mp4", "b_noface.mp4", "c_corrupt.mp4", "d_empty.mp4"
@@ -794,3 +797,74 @@ def test_each_video_is_probed_once(tmp_path, monkeypatch):
     )
     assert r.status == "ok", r
     assert calls == ["v.mp4"]
+
+
+def _score_with_work(videos, work_root, out_dir, detector, calls):
+    """score_videos with a work area; ``calls`` collects the videos actually scored."""
+    import rf_models.infer.videos as videos_module
+
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+    area = WorkArea(work_root, "predict_videos", {"test": 1}, ("rf_models.infer.videos",))
+    real = videos_module.score_video_file
+
+    def counting(path, *args, **kwargs):
+        calls.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    videos_module.score_video_file = counting
+    try:
+        return score_videos(
+            videos,
+            detector,
+            stand_ins(),
+            policy,
+            out_dir / "submission.csv",
+            json_path=out_dir / "predictions.json",
+            pictures_dir=out_dir / "pictures",
+            work=area,
+            score_image=stand_in_image,
+            score_video=stand_in_video,
+        )
+    finally:
+        videos_module.score_video_file = real
+
+
+def _outputs(out_dir: Path) -> dict[str, bytes]:
+    """Every file under ``out_dir``, its own path written as OUT (predictions.json names it)."""
+    return {
+        str(p.relative_to(out_dir)): p.read_bytes().replace(str(out_dir).encode(), b"OUT")
+        for p in sorted(out_dir.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_predict_reuses_each_unchanged_video_and_writes_the_same_bytes(
+    folder, detector, tmp_path, caplog
+):
+    videos = tmp_path / "videos"
+    shutil.copytree(folder, videos, ignore=shutil.ignore_patterns("sub.mp4", "notes.txt"))
+    first, second, third = calls = ([], [], [])
+    _score_with_work(list_videos(videos), tmp_path / "work", tmp_path / "a", detector, first)
+    assert sorted(first) == sorted([GOOD, NO_FACE, CORRUPT, EMPTY])
+    with caplog.at_level(logging.INFO, logger="rf_models"):
+        _score_with_work(list_videos(videos), tmp_path / "work", tmp_path / "b", detector, second)
+    assert second == []  # every video reused
+    assert "4 reused" in caplog.text
+    assert _outputs(tmp_path / "a") == _outputs(tmp_path / "b")
+    # one video replaced (new bytes, same name): only it is scored again
+    write_bgr(videos / NO_FACE, [np.full((96, 128, 3), (90, 20, 40), np.uint8)] * 10)
+    _score_with_work(list_videos(videos), tmp_path / "work", tmp_path / "c", detector, third)
+    assert third == [NO_FACE], calls
+
+
+def test_predict_keeps_no_result_of_a_transient_failure(tmp_path):
+    path = flat_video(tmp_path / "videos" / "v.mp4", 12)
+    calls: list[str] = []
+
+    class BrokenDetector(FakeDetector):
+        def detect_preprocessed(self, batch, orig_size):
+            raise RuntimeError("out of memory")
+
+    results = _score_with_work([path], tmp_path / "work", tmp_path / "a", BrokenDetector(), calls)
+    assert results[0].status in TRANSIENT
+    assert not any((tmp_path / "work" / "videos").iterdir())
