@@ -800,7 +800,7 @@ def collect_videos(sources: str | os.PathLike | Sequence[str | os.PathLike]) -> 
 def score_folder(
     sources: str | os.PathLike | Sequence[str | os.PathLike],
     checkpoints: Mapping[str, tuple[str | os.PathLike, Mapping[str, Any]]],
-    policy_cfg: Mapping[str, Any] | EnsemblePolicy | None,
+    policy_cfg: Mapping[str, Any] | EnsemblePolicy,
     out_csv: str | os.PathLike,
     log_path: str | os.PathLike | None = None,
     *,
@@ -823,7 +823,7 @@ def score_folder(
     picture per scored video: the ``predict`` rule and ``python -m rf_models.predict``.
 
     ``checkpoints`` maps each model's ensemble name to (its training checkpoint, its config
-    block); ``policy_cfg`` is the ensemble policy mapping (None: the seed's). ``device`` runs
+    block); ``policy_cfg`` is the ensemble policy (config.yaml's ensemble.policy). ``device`` runs
     the models and the detector (auto: CUDA when available). The detector options are those of
     :class:`RetinaFaceDetector` (default weights: the shipped file). With ``log_path``, the
     run's log, one line per video and every failure with its reason, is written there too.

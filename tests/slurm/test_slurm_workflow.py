@@ -361,6 +361,8 @@ def test_demo_dag_runs_every_job_under_slurm(demo_run: DemoRun) -> None:
     assert train.wildcards == "model=b0", train
     seen = demo_run.slurm[train.slurm_id]
     assert seen.tasks == "2" and seen.gres == "gres:gpu:2", seen
+    # one rule for every model: squeue still says which model a job trains
+    assert seen.comment.startswith("rule_train_model_wildcards_") and "b0" in seen.comment, seen
     log = (results / "logs/train/b0.log").read_text()
     for rank in (0, 1):
         line = (

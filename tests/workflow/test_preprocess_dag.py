@@ -168,3 +168,41 @@ def test_dry_run_lists_placeholder_videos_without_opening_them(tmp_path):
     cfg = write_config(tmp_path / "config.yaml", config)
     counts = job_counts(run_snakemake(["-n", "--configfile", str(cfg)], tmp_path).stdout)
     assert counts["extract_frames"] == 3 and counts["make_lists"] == 1
+
+
+def _placeholder_parts(data, parts, videos=3):
+    for k in parts:
+        part = data / f"dfdc_train_part_{k}"
+        part.mkdir(parents=True)
+        meta = {}
+        for i in range(videos):
+            (part / f"v{i}.mp4").write_bytes(b"not a video")
+            meta[f"v{i}.mp4"] = {"label": "FAKE", "split": "train"}
+        (part / "metadata.json").write_text(json.dumps(meta))
+
+
+def test_subset_of_parts_runs_what_those_parts_can_form(tmp_path):
+    # config.yaml unchanged but for `parts` (the way a user tries one part): its splits need
+    # parts 30-39 (val_30-39) and 0-49 (alldata), so both are left out with a warning, and so
+    # are the models and the ensemble that need them; preprocessing of the two parts runs.
+    data = tmp_path / "data"
+    _placeholder_parts(data, [0, 1])
+    args = [
+        "-n",
+        "--config",
+        f"data_root={data}",
+        f"results_dir={tmp_path / 'results'}",
+        "parts=[0,1]",
+    ]
+    out = run_snakemake(args, tmp_path)
+    counts = job_counts(out.stdout)
+    assert counts["extract_frames"] == 2 and counts["align_faces"] == 2, counts
+    assert not {"train_model", "predict_model", "ensemble", "make_lists"} & set(counts), counts
+    text = out.stdout + out.stderr
+    assert "split val_30-39 is left out" in text and "split alldata is left out" in text, text
+    # asking for an output of a left-out split says which parts it lacks
+    lists = tmp_path / "results" / "lists" / "val_30-39" / "train_image.txt"
+    failed = run_snakemake([str(lists), *args], tmp_path, check=False)
+    assert failed.returncode != 0
+    assert "val_30-39" in failed.stdout + failed.stderr
+    assert "are not in `parts`" in failed.stdout + failed.stderr
