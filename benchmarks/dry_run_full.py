@@ -50,7 +50,8 @@ def main() -> int:
         f"in {time.perf_counter() - t0:.1f} s"
     )
     # the models' init files (pretrain/*.pth, relative to the working directory) as placeholders
-    for block in config["models"].values():
+    blocks = [*config["models"]["defaults"].values(), *config["models"].values()]
+    for block in blocks:
         if block.get("init"):
             (workdir / block["init"]).parent.mkdir(parents=True, exist_ok=True)
             (workdir / block["init"]).touch()

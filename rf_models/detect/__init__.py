@@ -4,10 +4,7 @@ Names are imported on first use (PEP 562): a job that needs only the txt format 
 factor (extract_frames, track_faces) starts without loading PyTorch, about 2 s per job.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from rf_models.lazy import lazy_exports
 
 _SOURCES = {
     "RetinaFaceDetector": "backends",
@@ -29,16 +26,4 @@ _SOURCES = {
     "write_detections_txt": "txt_io",
 }
 
-__all__ = sorted(_SOURCES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_SOURCES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_SOURCES])
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _SOURCES)

@@ -1,26 +1,23 @@
-"""Models: the factory, the seed's SlowFast-50, and loading of the seed's checkpoint layouts."""
+"""Models: the factory, the seed's SlowFast-50, and loading of the seed's checkpoint layouts.
 
-from rf_models.models.convert import (
-    CheckpointError,
-    convert_state_dict,
-    load_init_weights,
-    load_seed_checkpoint,
-    read_checkpoint,
-)
-from rf_models.models.factory import available_archs, create_model
-from rf_models.models.normalisation import Normalisation, normalisation_constants
-from rf_models.models.slowfast import SlowFast, slowfast_r50
+Names are imported on first use (rf_models.lazy): the workflow reads the normalisation names
+while it builds the DAG, without loading PyTorch and timm.
+"""
 
-__all__ = [
-    "CheckpointError",
-    "Normalisation",
-    "SlowFast",
-    "available_archs",
-    "convert_state_dict",
-    "create_model",
-    "load_init_weights",
-    "load_seed_checkpoint",
-    "normalisation_constants",
-    "read_checkpoint",
-    "slowfast_r50",
-]
+from rf_models.lazy import lazy_exports
+
+_SOURCES = {
+    "CheckpointError": "convert",
+    "convert_state_dict": "convert",
+    "load_init_weights": "convert",
+    "load_seed_checkpoint": "convert",
+    "read_checkpoint": "convert",
+    "available_archs": "factory",
+    "create_model": "factory",
+    "Normalisation": "normalisation",
+    "normalisation_constants": "normalisation",
+    "SlowFast": "slowfast",
+    "slowfast_r50": "slowfast",
+}
+
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _SOURCES)
