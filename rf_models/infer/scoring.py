@@ -195,14 +195,21 @@ def score_video_face(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray
 
 
 def score_image_faces(lm: LoadedModel, faces: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
-    """Per face, logits ``(n_k, 2)`` float32 of an image model: every face's crops (and their
-    mirrors with flip_tta) in one forward pass, so the batch is at most faces x 35 x 2."""
+    """Per face, logits ``(n_k, 2)`` float32 of an image model: every face's crops together,
+    with their mirrors (flip_tta) in the same forward pass. On CUDA one pass takes them all
+    (at most faces x 35 x 2); on the CPU passes of at most the eval batch, mirrors included:
+    larger batches of 299-px crops ran 2x slower there (benchmarks/predict_speed.py)."""
     _check_kind(lm, "image", "score_image_faces")
     counts = [len(crops) for crops in faces]
     if not sum(counts):
         return [np.empty((0, 2), np.float32) for _ in faces]
     crops = [crop for face in faces for crop in face]
-    logits = _forward(lm, _to_tensor(prepare_crops(crops, infer_size(lm.cfg)), lm.cfg))
+    x = _to_tensor(prepare_crops(crops, infer_size(lm.cfg)), lm.cfg)
+    if lm.device.type == "cuda":
+        logits = _forward(lm, x)
+    else:
+        step = max(1, lm.cfg.eval_batch_size // (2 if lm.cfg.flip_tta else 1))
+        logits = torch.cat([_forward(lm, chunk) for chunk in x.split(step)])
     out = _check_logits(logits, lm, len(crops))
     return np.split(out, np.cumsum(counts)[:-1])
 

@@ -288,14 +288,22 @@ class CountingModel(torch.nn.Module):
 
 
 @pytest.mark.parametrize("flip", [False, True])
-def test_score_image_faces_one_forward_with_the_mirrors(tmp_path, flip):
+def test_score_image_faces_share_passes_with_the_mirrors(tmp_path, flip):
+    # on the CPU, passes of at most the eval batch, the faces' crops together, mirrors in the
+    # same pass as their crops (on CUDA, one pass)
     blk = block(flip_tta=flip)
     lm = load_trained_model(write_checkpoint(tmp_path / "best.pt", blk), blk, "m", "cpu")
     faces = [crops(5, seed=1), crops(3, seed=2), []]
     expected = [score_image_face(lm, f) if f else np.empty((0, 2)) for f in faces]
     counting = LoadedModel(lm.name, lm.cfg, CountingModel(lm.model), lm.device)
     out = score_image_faces(counting, faces)
-    assert counting.model.batches == [(5 + 3) * (2 if flip else 1)]
+    images = (5 + 3) * (2 if flip else 1)
+    batch = lm.cfg.eval_batch_size
+    assert counting.model.batches == [batch] * (images // batch) + [images % batch] * bool(
+        images % batch
+    )
+    # the former way: per face, chunks of the eval batch (5 -> 4+1, 3 -> 3), mirrors apart
+    assert len(counting.model.batches) < 3 * (2 if flip else 1)
     assert [o.shape for o in out] == [(5, 2), (3, 2), (0, 2)]
     for got, want in zip(out, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=BATCH_RTOL, atol=BATCH_ATOL)
