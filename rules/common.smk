@@ -104,12 +104,16 @@ for _split, _why in ABSENT_SPLITS.items():
     _needs = [m for m, b in MODEL_BLOCKS.items() if b["split"] == _split]
     _needs += ["the ensemble"] if _split == ENSEMBLE_SPLIT else []
     if _needs:
-        logger.warning(f"split {_split} is left out: {_why}; left out with it: {', '.join(_needs)}")
+        logger.warning(
+            f"split {_split} is left out: {_why}; left out with it: {', '.join(_needs)}"
+        )
     else:
         _unused.append(_split)
 if _unused:
     # e.g. the demo's: its models train on splits of their own (train.overrides.splits)
-    logger.info(f"splits that these parts cannot form, used by nothing: {', '.join(_unused)}")
+    logger.info(
+        f"splits that these parts cannot form, used by nothing: {', '.join(_unused)}"
+    )
 
 
 def model_list(model, subset):
