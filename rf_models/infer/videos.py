@@ -702,30 +702,29 @@ def score_videos(
         )
         progress = stack.enter_context(Progress("predict_videos", len(plan), reused))
         for number, (video, key, kept) in enumerate(plan, start=1):
+            name = Path(video).name
+            picture = Path(tmp_pictures) / picture_name(name) if tmp_pictures else None
             if kept is not None:
                 r = result_from_record(kept.record)
-                if tmp_pictures is not None:
+                if picture is not None:
                     kept.link_into(tmp_pictures)
             else:
                 r = score_video_file(
-                    video, detector, models, policy, thumbnails=tmp_pictures is not None, **options
+                    video, detector, models, policy, thumbnails=picture is not None, **options
                 )
-            picture = Path(tmp_pictures) / picture_name(r.video) if tmp_pictures else None
-            if kept is None and picture is not None and r.faces:
-                from rf_models.report.video_sheet import plot_video_sheet
+                if picture is not None and r.faces:
+                    from rf_models.report.video_sheet import plot_video_sheet
 
-                plot_video_sheet(r, policy, kinds, picture)
-                faces = tuple(replace(f, thumbnails=None) for f in r.faces)
-                r = replace(r, faces=faces)
+                    plot_video_sheet(r, policy, kinds, picture)
+                    r = replace(r, faces=tuple(replace(f, thumbnails=None) for f in r.faces))
+                if key is not None and r.status not in TRANSIENT:
+                    with work.commit(name, key) as slot:
+                        slot.record = result_record(r)
+                        if picture is not None and picture.is_file():
+                            link_or_copy(picture, slot.data / picture.name)
+                progress.advance()
             if picture is not None and picture.is_file():
                 pictures[r.video] = str(Path(pictures_dir) / picture.name)
-            if kept is None and key is not None and r.status not in TRANSIENT:
-                with work.commit(r.video, key) as slot:
-                    slot.record = result_record(r)
-                    if picture is not None and picture.is_file():
-                        link_or_copy(picture, slot.data / picture.name)
-            if kept is None:
-                progress.advance()
             if r.status in SCORED and not r.reason:
                 log.info(
                     "[%d/%d] %s: %.4f (%.2f s)", number, len(videos), r.video, r.score, r.seconds
