@@ -114,22 +114,27 @@ def _env():
     return env
 
 
-def test_kill_and_resume_is_bit_identical(data, tmp_path):
-    # BN buffers, dropout, momentum, a worker process and a checkpoint between validations.
-    sets = {"ckpt_every": 3, "num_workers": 1}
-    args = [f"--set={k}={json.dumps(v)}" for k, v in sets.items()]
-    killed = tmp_path / "killed"
-    killed.mkdir()
-    cmd = [sys.executable, str(SCRIPT), str(tmp_path), str(killed), *args]
-    proc = subprocess.Popen([*cmd, "--pause-at", "6"], env=_env(), stderr=subprocess.PIPE)
+def _run_until_paused_then_kill(cmd: list[str], out: Path, flag: str, at: int) -> None:
+    """Start tiny_train_script ``cmd`` with ``flag at``, SIGKILL it once it writes out/paused."""
+    out.mkdir()
+    proc = subprocess.Popen([*cmd, flag, str(at)], env=_env(), stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90
-    while not (killed / "paused").exists():
+    while not (out / "paused").exists():
         assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
         assert time.monotonic() < deadline, "the run never reached the pause"
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+
+
+def test_kill_and_resume_is_bit_identical(data, tmp_path):
+    # BN buffers, dropout, momentum, a worker process and a checkpoint between validations.
+    sets = {"ckpt_every": 3, "num_workers": 1}
+    args = [f"--set={k}={json.dumps(v)}" for k, v in sets.items()]
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, str(SCRIPT), str(tmp_path), str(killed), *args]
+    _run_until_paused_then_kill(cmd, killed, "--pause-at", 6)
     # Killed after iteration 6: the last checkpoint is from iteration 5 (ckpt_every 3).
     assert load_checkpoint(killed / "last.pt")["iteration"] == 5
     resumed = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
@@ -159,16 +164,8 @@ def test_kill_between_accumulated_micro_batches_resumes_bit_identical(data, tmp_
     sets = {"gpus": 2, "ckpt_every": 3, "max_iter": 9}
     args = [f"--set={k}={json.dumps(v)}" for k, v in sets.items()]
     killed = tmp_path / "killed"
-    killed.mkdir()
     cmd = [sys.executable, str(SCRIPT), str(tmp_path), str(killed), *args]
-    proc = subprocess.Popen([*cmd, "--pause-at-forward", "16"], env=_env(), stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 90
-    while not (killed / "paused").exists():
-        assert proc.poll() is None, proc.stderr.read().decode()[-3000:]
-        assert time.monotonic() < deadline, "the run never reached the pause"
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    _run_until_paused_then_kill(cmd, killed, "--pause-at-forward", 16)
     assert load_checkpoint(killed / "last.pt")["iteration"] == 5
     resumed = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -101,6 +101,17 @@ def make_data(root: Path) -> dict[str, Path]:
     }
 
 
+# The seed's optimiser and loss settings, the same for both kinds (config.yaml models.defaults).
+SEED_OPTIMISER = {
+    "lr_gamma": 0.5,
+    "momentum": 0.9,
+    "weight_decay": 0.0001,
+    "nesterov": True,
+    "class_weights": [1.8, 0.2],
+    "loss_world_size_division": True,
+}
+
+
 def tiny_image_cfg(**changes) -> ModelConfig:
     block = {
         "kind": "image",
@@ -113,12 +124,7 @@ def tiny_image_cfg(**changes) -> ModelConfig:
         "base_lr": 0.01,
         "warmup_lr": 0.05,
         "warmup_iters": 3,
-        "lr_gamma": 0.5,
-        "momentum": 0.9,
-        "weight_decay": 0.0001,
-        "nesterov": True,
-        "class_weights": [1.8, 0.2],
-        "loss_world_size_division": True,
+        **SEED_OPTIMISER,
         "aug_min_scale": 0.88,
         "lr_steps": [6, 9],
         "max_iter": 12,
@@ -144,12 +150,7 @@ def tiny_video_cfg(**changes) -> ModelConfig:
         "base_lr": 0.01,
         "warmup_lr": 0.05,
         "warmup_iters": 2,
-        "lr_gamma": 0.5,
-        "momentum": 0.9,
-        "weight_decay": 0.0001,
-        "nesterov": True,
-        "class_weights": [1.8, 0.2],
-        "loss_world_size_division": True,
+        **SEED_OPTIMISER,
         "aug_min_scale": 0.88,
         "lr_steps": [3],
         "max_iter": 4,
