@@ -333,3 +333,12 @@ class UpstreamArea:
                 return f"entry:{entry.key}"
         found = tree_identity(output)
         return None if found is None else f"tree:{found}"
+
+    def consumed(self, video_id: str, identity: str) -> bool:
+        """Whether the next stage's area (this view's root) holds a complete result of
+        ``video_id`` made from the upstream result ``identity`` (its record's ``upstream``):
+        the upstream stage may then skip recomputing data that only fed that result."""
+        if self.videos is None:
+            return False
+        entry = read_entry(self.videos / video_id)
+        return entry is not None and entry.record.get("upstream") == identity and entry.has_data()

@@ -21,6 +21,10 @@ BENCH = f"{RESULTS}/benchmarks"
 WORK = f"{RESULTS}/work"
 PARTS = part_names(config)
 DETECT_WEIGHTS = config["detect"]["weights"] or str(DETECTOR_WEIGHTS)
+# FrameOptions: what the frames hold (temp and max_parts only say where and how many at once)
+FRAME_OPTIONS = {
+    k: v for k, v in config["frames"].items() if k not in ("temp", "max_parts")
+}
 LIST_KINDS = ["train_image", "val_image", "train_video", "val_video"]
 
 

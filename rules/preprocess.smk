@@ -43,10 +43,9 @@ rule extract_frames:
     params:
         part_dir=lambda wc: part_dir(wc.part),
         videos=videos_signature,
-        frames={
-            k: v for k, v in config["frames"].items() if k not in ("temp", "max_parts")
-        },
+        frames=FRAME_OPTIONS,
         work=work_area("extract_frames"),
+        downstream_work=work_area("detect_faces"),
     script:
         "../workflow_scripts/extract_frames.py"
 
@@ -89,8 +88,8 @@ rule detect_faces:
         runtime=lambda wc, attempt: 240 * attempt,
     params:
         detect={k: v for k, v in config["detect"].items() if k != "weights"},
-        frames_scale=config["frames"]["scale"],
-        frames_format=config["frames"]["format"],
+        frames=FRAME_OPTIONS,
+        part_dir=lambda wc: part_dir(wc.part),
         work=work_area("detect_faces"),
         upstream_work=work_area("extract_frames"),
     script:

@@ -1,6 +1,7 @@
 from rf_models.detect.backends import RetinaFaceDetector
 from rf_models.detect.postprocess import PostprocessConfig
 from rf_models.stages.detect import detect_part
+from rf_models.stages.extract import FrameOptions
 from rf_models.workflow import rule_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -23,7 +24,9 @@ with rule_logging(sm.log[0]) as log:
         sm.output.detections,
         detector,
         batch_size=opts["batch_size"],
-        already_resized=sm.params.frames_scale == "detect",
+        already_resized=sm.params.frames["scale"] == "detect",
         work=sm.params.work,
         upstream_work=sm.params.upstream_work,
+        part_dir=sm.params.part_dir,
+        frame_options=FrameOptions(**sm.params.frames),
     )

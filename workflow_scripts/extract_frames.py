@@ -12,4 +12,5 @@ with rule_logging(sm.log[0]):
         work=sm.params.work,
         # not a param: where frames are kept between runs, not what the output holds
         keep_frames=not sm.config["frames"]["temp"],
+        downstream_work=sm.params.downstream_work,
     )

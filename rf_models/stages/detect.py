@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +14,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from rf_models.data.dfdc import part_entries
 from rf_models.data.layout import frame_name
 from rf_models.data.manifest import ManifestRow, read_manifest
 from rf_models.detect.run import detect_frames, detector_identity
 from rf_models.detect.txt_io import format_detections_txt
 from rf_models.io_utils import atomic_output_dir
 from rf_models.progress import Progress
+from rf_models.stages.extract import FrameOptions, extract_video
 from rf_models.work_area import Entry, UpstreamArea, WorkArea
 
 log = logging.getLogger(__name__)
@@ -83,6 +87,19 @@ def _detect_video(
     return None
 
 
+def _extract_again(
+    part_dir: str | Path, row: ManifestRow, scratch: Path, opts: FrameOptions
+) -> Path:
+    """Decode one video's frames into ``scratch`` as extract_frames would (detection lost
+    them to the temporary-frames skip); the folder they are in."""
+    entry = next((e for e in part_entries(part_dir) if e.video == row.video), None)
+    if entry is None:
+        raise ValueError(f"{row.video}: not in {part_dir} any more")
+    log.info("%s/%s: its frames were not extracted; decoding them again", row.part, row.video)
+    extract_video(entry, scratch, opts)
+    return scratch / row.video_id
+
+
 def detect_part(
     frames_dir: str | Path,
     manifest: str | Path,
@@ -93,6 +110,8 @@ def detect_part(
     already_resized: bool = True,
     work: str | Path | None = None,
     upstream_work: str | Path | None = None,
+    part_dir: str | Path | None = None,
+    frame_options: FrameOptions | None = None,
 ) -> int:
     """Write ``out_dir/<video_id>/frame<N>.txt`` for every frame of every usable video.
 
@@ -102,7 +121,10 @@ def detect_part(
     With ``work``, each video's detections are kept in this part's work area once complete
     and reused while the video's upstream result (its entry in ``upstream_work``, the
     extract_frames work area, else its frames' names, sizes and mtimes), its size and frame
-    count, the detector, the options and the code are unchanged.
+    count, the detector, the options and the code are unchanged. Extraction leaves out the
+    frames of videos whose detections it finds here (temporary frames); if such a video must
+    be detected again after all (the detector changed), its frames are decoded from the video
+    in ``part_dir`` with ``frame_options``, as extraction would have written them.
     """
     frames_dir = Path(frames_dir)
     rows = [row for row in read_manifest(manifest) if row.usable]
@@ -115,6 +137,7 @@ def detect_part(
     )
     upstream = UpstreamArea(upstream_work)
     plan: list[tuple[ManifestRow, str | None, Entry | None]] = []
+    sources: dict[str, str | None] = {}
     for row in rows:
         key = kept = None
         if area is not None:
@@ -123,6 +146,7 @@ def detect_part(
                 geometry = (row.n_frames, row.width, row.height)  # all detection reads of a row
                 key = area.key(row.video_id, geometry=geometry, frames=source)
                 kept = area.reusable(row.video_id, key)
+            sources[row.video_id] = source
         plan.append((row, key, kept))
     total = computed = 0  # frames with detections in the output; frames detected now
     start = time.perf_counter()
@@ -133,24 +157,32 @@ def detect_part(
     ):
         finished: list[Entry] = []
         for row, key, kept in plan:
+            source = sources.get(row.video_id)
             if kept is None:
-                try:
-                    files = frame_files(frames_dir / row.video_id)
-                except OSError as err:  # as below: track_faces records it as unreadable
-                    log.error("%s/%s: no frames to detect on: %s", row.part, row.video, err)
-                    progress.advance()
-                    continue
-                args = (files, detector, batch_size, already_resized)
-                if area is None or key is None:
-                    error = _detect_video(row, Path(tmp), *args)
-                    frames = len(files)
-                else:
-                    with area.commit(row.video_id, key) as slot:
-                        error = _detect_video(row, slot.data, *args)
-                        slot.record = {"frames": len(files), "error": error}
-                    kept = area.entry(row.video_id)
-                    if kept is None:
-                        raise RuntimeError(f"{part}: the work area lost {row.video} while in use")
+                with contextlib.ExitStack() as stack:
+                    video_frames = frames_dir / row.video_id
+                    if not video_frames.exists() and part_dir is not None and frame_options:
+                        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=tmp)))
+                        video_frames = _extract_again(part_dir, row, scratch, frame_options)
+                    try:
+                        files = frame_files(video_frames)
+                    except OSError as err:  # as below: track_faces records it as unreadable
+                        log.error("%s/%s: no frames to detect on: %s", row.part, row.video, err)
+                        progress.advance()
+                        continue
+                    args = (files, detector, batch_size, already_resized)
+                    if area is None or key is None:
+                        error = _detect_video(row, Path(tmp), *args)
+                        frames = len(files)
+                    else:
+                        with area.commit(row.video_id, key) as slot:
+                            error = _detect_video(row, slot.data, *args)
+                            slot.record = {"frames": len(files), "error": error, "upstream": source}
+                        kept = area.entry(row.video_id)
+                        if kept is None:
+                            raise RuntimeError(
+                                f"{part}: the work area lost {row.video} while in use"
+                            )
                 computed += len(files)
                 progress.advance()
             if kept is not None:

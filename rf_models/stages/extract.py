@@ -18,7 +18,7 @@ from rf_models.detect.postprocess import resize_factor
 from rf_models.io_utils import atomic_output_dir
 from rf_models.progress import Progress
 from rf_models.video.decode import FrameReader, VideoError
-from rf_models.work_area import Entry, WorkArea, file_identity
+from rf_models.work_area import Entry, UpstreamArea, WorkArea, file_identity
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ def extract_part(
     threads: int = 1,
     work: str | Path | None = None,
     keep_frames: bool = True,
+    downstream_work: str | Path | None = None,
 ) -> list[ManifestRow]:
     """Decode every video of ``part_dir`` into ``frames_out/<video_id>/frame<N>.<ext>``.
 
@@ -146,13 +147,18 @@ def extract_part(
     ``temp()``): the work area keeps hard links to the frames, so a re-run after a changed video
     decodes only that video. Otherwise the frames are moved into ``frames_out`` at the end and
     the work area keeps only the rows: a killed job still resumes, and the frames' disk is
-    freed as soon as detection deletes ``frames_out``.
+    freed as soon as detection deletes ``frames_out``. Then, with ``downstream_work`` (the
+    part's detect_faces work area), a video whose row is kept and whose detections were made
+    from these very frames is not decoded again: the output has no frames for it, and
+    detection reuses its result (or, if its own key changed, decodes the video itself).
     """
     entries = part_entries(part_dir)
     part = Path(part_dir).name
     area = WorkArea(work, STAGE, asdict(opts), CODE, LIBRARIES) if work is not None else None
     rows: list[ManifestRow | None] = [None] * len(entries)
     kept: dict[int, Entry] = {}
+    settled: list[str] = []  # videos whose frames detection no longer needs
+    downstream = UpstreamArea(downstream_work if not keep_frames else None)
     todo: list[tuple[int, VideoEntry, str | None]] = []
     for i, entry in enumerate(entries):
         base = _base_row(entry)
@@ -168,8 +174,14 @@ def extract_part(
             if row is not None:
                 rows[i], kept[i] = row, found
                 continue
+            found = area.reusable(entry.video_id, key, need_data=False)
+            row = _reused_row(entry, found) if found is not None else None
+            if row is not None and downstream.consumed(entry.video_id, f"entry:{found.key}"):
+                rows[i] = row
+                settled.append(entry.video_id)
+                continue
         todo.append((i, entry, key))
-    label, reused = f"{STAGE} {part}", len(kept)
+    label, reused = f"{STAGE} {part}", len(kept) + len(settled)
     with (
         atomic_output_dir(frames_out) as tmp,
         Progress(label, len(todo) + reused, reused) as progress,
@@ -201,7 +213,7 @@ def extract_part(
             else:
                 kept[i].move_into(tmp)
     if area is not None:
-        area.prune(entries[i].video_id for i in kept)
+        area.prune([*(entries[i].video_id for i in kept), *settled])
     done = [row for row in rows if row is not None]
     if len(done) != len(entries):
         raise RuntimeError(f"{part}: {len(entries) - len(done)} videos have no manifest row")

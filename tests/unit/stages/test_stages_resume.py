@@ -84,18 +84,21 @@ def _extract(part: Path, r, keep_frames: bool = True) -> None:
         FrameOptions(),
         work=r.work["extract_frames"],
         keep_frames=keep_frames,
+        downstream_work=r.work["detect_faces"],
     )
 
 
-def _detect(r, detector) -> int:
+def _detect(r, detector, part: Path | None = None, batch_size: int = 4) -> int:
     return detect_part(
         r.frames,
         r.m_extract,
         r.detections,
         detector,
-        batch_size=4,
+        batch_size=batch_size,
         work=r.work["detect_faces"],
         upstream_work=r.work["extract_frames"],
+        part_dir=part,
+        frame_options=FrameOptions(),
     )
 
 
@@ -129,7 +132,7 @@ def run_chain(part: Path, root: Path, detector, work: Path | None, keep_frames=T
     after detection, as Snakemake does with temp() frames."""
     r = _paths(root, work)
     _extract(part, r, keep_frames)
-    _detect(r, detector)
+    _detect(r, detector, part)
     if not keep_frames:
         shutil.rmtree(r.frames)
     _track(r)
@@ -210,18 +213,80 @@ def test_changed_video_recomputes_only_that_video(
 
 
 def test_temp_frames_leave_rows_only_and_detection_still_reused(
-    part, tmp_path, detector, clean
+    part, tmp_path, detector, clean, caplog
 ) -> None:
     run_chain(part, tmp_path / "first", detector, tmp_path / "work", keep_frames=False)
     entries = tmp_path / "work" / "extract_frames" / PART / "videos"
     assert sorted(p.name for p in entries.iterdir()) == ["faces", "grey", "mirror"]
     assert not list(entries.glob("*/data")), "temp frames are not kept in the work area"
-    # e.g. another video of the part changed: extraction decodes again (its frames were
-    # deleted) but to the same keys, so detection reuses every video
+    # e.g. a re-run after the frames were deleted: detection holds a result made from each
+    # video's kept row, so extraction decodes none of them and detection reuses every one
     before = detector.frames
-    r = run_chain(part, tmp_path / "again", detector, tmp_path / "work", keep_frames=False)
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        r = _paths(tmp_path / "again", tmp_path / "work")
+        _extract(part, r, keep_frames=False)
+        assert sorted(p.name for p in r.frames.iterdir()) == [], "no video decoded again"
+        _detect(r, detector, part)
+        shutil.rmtree(r.frames)
+        _track(r)
+        _align(part, r)
     assert detector.frames == before
+    assert (
+        "3 reused from an earlier attempt, 0 to compute" in _reuse_lines(caplog)["extract_frames"]
+    )
     assert outputs(r) == {k: v for k, v in clean.items() if not k.startswith("frames/")}
+
+
+def test_temp_frames_and_a_changed_video_decode_only_that_video(
+    part, tmp_path, detector, write_video, face_frames, caplog
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(part.parent, data)
+    moved = data / PART
+    run_chain(moved, tmp_path / "first", detector, tmp_path / "work", keep_frames=False)
+    (moved / "mirror.mp4").unlink()
+    write_video(moved / "mirror.mp4", face_frames[3:10])  # new content, same name
+    reference = outputs(run_chain(moved, tmp_path / "clean", detector, None, keep_frames=False))
+    before = detector.frames
+    caplog.clear()
+    with caplog.at_level(logging.INFO):
+        r = _paths(tmp_path / "again", tmp_path / "work")
+        _extract(moved, r, keep_frames=False)
+        assert sorted(p.name for p in r.frames.iterdir()) == ["mirror"]
+        _detect(r, detector, moved)
+        shutil.rmtree(r.frames)
+        _track(r)
+        _align(moved, r)
+    assert detector.frames - before == 7, "only the changed video's 7 frames"
+    assert outputs(r) == reference
+    assert (
+        "2 reused from an earlier attempt, 1 to compute" in _reuse_lines(caplog)["extract_frames"]
+    )
+
+
+def test_detection_decodes_the_frames_extraction_skipped_when_it_must_run_again(
+    part, tmp_path, detector, clean
+) -> None:
+    run_chain(part, tmp_path / "first", detector, tmp_path / "work", keep_frames=False)
+    r = _paths(tmp_path / "again", tmp_path / "work")
+    _extract(part, r, keep_frames=False)  # skips every video: detection holds their results
+    assert list(r.frames.iterdir()) == []
+    before = detector.frames
+    _detect(r, detector, part, batch_size=2)  # another key: every video is detected again
+    assert detector.frames - before == 10 + 6 + 6
+    shutil.rmtree(r.frames)
+    _track(r)
+    _align(part, r)
+    assert outputs(r) == {k: v for k, v in clean.items() if not k.startswith("frames/")}
+    # without the part to decode from, the video is reported, not silently lost
+    r2 = _paths(tmp_path / "third", tmp_path / "work")
+    _extract(part, r2, keep_frames=False)
+    detect_part(
+        r2.frames, r2.m_extract, r2.detections, detector, batch_size=3,
+        work=r2.work["detect_faces"], upstream_work=r2.work["extract_frames"],
+    )  # fmt: skip
+    assert list(r2.detections.iterdir()) == []
 
 
 def test_deleting_the_work_area_only_costs_reuse(part, tmp_path, detector, clean) -> None:
