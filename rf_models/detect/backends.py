@@ -96,6 +96,7 @@ class RetinaFaceDetector:
         threads: int | None = None,
         onnx_path: str | Path | None = None,
         config: PostprocessConfig = DEFAULT_POSTPROCESS,
+        memory_arena: bool = True,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -112,6 +113,9 @@ class RetinaFaceDetector:
         self.threads = threads
         self.config = config
         self.onnx_path = Path(onnx_path) if onnx_path is not None else None
+        # ONNX Runtime's CPU arena keeps its peak (~0.2 GB for a batch of 8 large frames) for
+        # the session's life; without it detection runs 10-20% slower (predict's lean mode)
+        self.memory_arena = memory_arena
         self._session: Any = None
         self._model: RetinaFace | None = None
         model = load_retinaface(self.weights_path, device="cpu")
@@ -149,6 +153,7 @@ class RetinaFaceDetector:
             source = str(self.onnx_path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads or 0
+        options.enable_cpu_mem_arena = self.memory_arena
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         providers = ["CPUExecutionProvider"]

@@ -67,7 +67,7 @@ def load_trained_model(
     cfg = ModelConfig.from_dict(name, block, source=f"model block {name!r}")
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint of model {name!r} not found")
-    state = load_checkpoint(path)
+    state = load_checkpoint(path, mmap=True)
     for key in ("arch", "kind"):
         if state.get(key) != getattr(cfg, key):
             raise CheckpointError(

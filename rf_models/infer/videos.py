@@ -36,6 +36,7 @@ from rf_models.data.manifest import STATUSES as MANIFEST_STATUSES
 from rf_models.data.manifest import USABLE
 from rf_models.detect.backends import RetinaFaceDetector
 from rf_models.detect.run import BatchDetector, detect_frames, detector_identity
+from rf_models.infer.model_set import ModelSet, release_freed_memory
 from rf_models.infer.policy import (
     EnsemblePolicy,
     ensemble_details,
@@ -45,7 +46,6 @@ from rf_models.infer.policy import (
 from rf_models.infer.sampling import sample_frames
 from rf_models.infer.scoring import (
     infer_size,
-    load_trained_model,
     resolve_device,
     score_image_faces,
     score_video_faces,
@@ -98,6 +98,9 @@ ImageScorer = Callable[[Any, Sequence[FaceCrops]], Sequence[Any]]
 """``(model, per-face crops) -> per-face (n, 2) logits``, all faces in one call."""
 VideoScorer = Callable[[Any, Sequence[FaceCrops]], Any]
 """``(model, per-face clips) -> (n_faces, 2) logits``, all faces in one call."""
+# Crops held before models loaded one at a time score them: at the seed's sides (299 and 256 px,
+# 160 frames) a video with two faces holds 142 MB.
+CROP_MEMORY_MB = 256
 THUMBNAIL = 64  # side of the crops kept for the per-video picture
 JSON_FORMAT = "rf_models.predict/1"
 
@@ -384,7 +387,64 @@ def face_details(
     return tuple(details)
 
 
-def score_video_file(
+@dataclass
+class PendingVideo:
+    """One video on its way through :func:`prepare_video`, the models and
+    :func:`finish_video`: what its result will report. ``done`` is set when the video
+    finished early (it could not be decoded, had no face...); otherwise ``cut`` holds the
+    crops waiting for the models."""
+
+    path: Path
+    names: list[str]
+    policy: EnsemblePolicy
+    thumbnails: bool = False
+    start: float = field(default_factory=time.perf_counter)
+    n_frames: int = 0
+    num_faces: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    partial: bool = False
+    cut: CutFaces | None = None
+    faces: tuple[FaceDetail, ...] = ()
+    done: VideoResult | None = None
+
+    def result(
+        self, status: str, reason: str, score: float | None = None, scores=None
+    ) -> VideoResult:
+        return VideoResult(
+            video=self.path.name,
+            score=self.policy.default_score if score is None else score,
+            status=status,
+            reason=reason,
+            n_frames=self.n_frames,
+            num_faces=self.num_faces,
+            model_scores={m: (scores or {}).get(m) for m in self.names},
+            seconds=time.perf_counter() - self.start,
+            faces=self.faces,
+            timings=dict(self.timings),
+            path=str(self.path),
+        )
+
+    def finish(self, status: str, reason: str) -> PendingVideo:
+        self.done = self.result(status, reason)
+        self.cut = None
+        return self
+
+    def lap(self, step: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[step] = self.timings.get(step, 0.0) + now - since
+        return now
+
+    @property
+    def held_bytes(self) -> int:
+        """Bytes of crops (and thumbnails) this video holds while it waits for the models."""
+        if self.cut is None:
+            return 0
+        crops = sum(a.nbytes for face in self.cut.crops for a in face.values())
+        return crops + sum(t.nbytes for t in self.cut.thumbnails if t is not None)
+
+
+def prepare_video(
     path: str | os.PathLike,
     detector: BatchDetector,
     models: Sequence[ScoringModel],
@@ -394,9 +454,91 @@ def score_video_file(
     max_faces: int = MAX_FACES,
     detect_batch: int = 8,
     score_threshold: float = SCORE_THRESHOLD,
+    thumbnails: bool = False,
+) -> PendingVideo:
+    """Everything before the models: probe, sample, detect, track and cut the kept faces'
+    crops at the sides ``models`` see. Any failure of the video finishes it (``done``) with
+    the default score and a reason; it never raises for a bad video."""
+    pending = PendingVideo(Path(path), [lm.name for lm in models], policy, thumbnails)
+    path = pending.path
+    try:
+        info = probe_video(path, count_frames=True)
+        pending.n_frames = info.frames
+        if pending.n_frames == 0:
+            return pending.finish("unreadable", "the video has no frames")
+        sampled = sample_frames(pending.n_frames, max_frames)
+        t = time.perf_counter()
+        found = detect_sampled(path, sampled, detector, detect_batch, score_threshold, info)
+        t = pending.lap("decode_detect", t)
+        if not found.boxes:
+            return pending.finish("unreadable", found.error or "no frame could be decoded")
+        pending.partial = found.error is not None or len(found.boxes) < len(sampled)
+        if pending.partial:
+            pending.notes.append(
+                f"{len(found.boxes)} of {len(sampled)} sampled frames decoded"
+                + (f" ({found.error})" if found.error else "")
+            )
+        indices = sorted(found.boxes)
+        width, height = found.size
+        if found.odd_frame:
+            odd, odd_w, odd_h = found.odd_frame
+            return pending.finish(
+                "unreadable",
+                f"frame size changes: frame {odd} is {odd_w}x{odd_h}, frame {indices[0]} "
+                f"{width}x{height}",
+            )
+        tracks = track_video(found.boxes, indices, width, height, max_faces=max_faces)
+        t = pending.lap("track", t)
+        sides = [crop_side(lm) for lm in models]
+        cut = cut_faces(path, tracks, sides, THUMBNAIL if thumbnails else None, info)
+        pending.lap("crops", t)
+        pending.num_faces = len(cut.frames)
+        if not pending.num_faces:
+            with_boxes = sum(1 for b in found.boxes.values() if b)
+            return pending.finish(
+                "no_face",
+                f"no face kept ({with_boxes} of {len(indices)} sampled frames had a face at "
+                f"score >= {score_threshold}; face-count vote {tracks.vote})",
+            )
+    except VideoError as err:
+        return pending.finish(err.status, err.reason)
+    except Exception as err:  # a bad video must not stop the folder
+        return pending.finish("error", f"{type(err).__name__}: {err}")
+    pending.cut = cut
+    return pending
+
+
+def finish_video(
+    pending: PendingVideo, logits: Mapping[str, Sequence[np.ndarray]] | ModelError
+) -> VideoResult:
+    """The video's result from every model's per-face logits (or the model that failed on
+    it): the seed's ensemble over them, with the per-face details."""
+    if pending.done is not None:
+        return pending.done
+    if isinstance(logits, ModelError):
+        return pending.finish("model_error", str(logits)).done
+    policy, name = pending.policy, pending.path.name
+    pending.faces = face_details(pending.cut, logits, policy, pending.thumbnails)
+    t = time.perf_counter()
+    details = ensemble_details({m: {name: v} for m, v in logits.items()}, policy, [name])[name]
+    pending.lap("ensemble", t)
+    pending.cut = None
+    notes = pending.notes + list(details.notes)
+    if details.status != "ok":
+        return pending.result("no_score", "; ".join(notes) or "no model produced a score")
+    status = "partial" if pending.partial else "ok"
+    return pending.result(status, "; ".join(notes), details.score, details.model_scores)
+
+
+def score_video_file(
+    path: str | os.PathLike,
+    detector: BatchDetector,
+    models: Sequence[ScoringModel],
+    policy: EnsemblePolicy,
+    *,
     score_image: ImageScorer = score_image_faces,
     score_video: VideoScorer = score_video_faces,
-    thumbnails: bool = False,
+    **options: Any,
 ) -> VideoResult:
     """Score one video; any failure of the video gives the default score with a reason.
 
@@ -405,97 +547,18 @@ def score_video_file(
     ``score_video(model, faces) -> (n_faces, 2)`` logits default to
     :mod:`rf_models.infer.scoring`. Image models see every ceil(n/35)-th crop of a face,
     video models all of them. Models that do not fit the policy raise ValueError (a
-    configuration error, not a bad video). ``thumbnails`` keeps small crops for a picture.
+    configuration error, not a bad video). ``options`` are :func:`prepare_video`'s
+    (``thumbnails`` keeps small crops for a picture).
     """
-    start = time.perf_counter()
-    path = Path(path)
     check_models(models, policy)
-    names = [lm.name for lm in models]
-    n_frames = 0
-    num_faces = 0
-    timings: dict[str, float] = {}
-    faces: tuple[FaceDetail, ...] = ()
-
-    def result(status: str, reason: str, score: float | None = None, scores=None) -> VideoResult:
-        return VideoResult(
-            video=path.name,
-            score=policy.default_score if score is None else score,
-            status=status,
-            reason=reason,
-            n_frames=n_frames,
-            num_faces=num_faces,
-            model_scores={m: (scores or {}).get(m) for m in names},
-            seconds=time.perf_counter() - start,
-            faces=faces,
-            timings=dict(timings),
-            path=str(path),
-        )
-
-    def lap(step: str, since: float) -> float:
-        now = time.perf_counter()
-        timings[step] = now - since
-        return now
-
+    pending = prepare_video(path, detector, models, policy, **options)
+    if pending.done is not None:
+        return pending.done
     try:
-        info = probe_video(path, count_frames=True)
-        n_frames = info.frames
-        if n_frames == 0:
-            return result("unreadable", "the video has no frames")
-        sampled = sample_frames(n_frames, max_frames)
-        t = time.perf_counter()
-        found = detect_sampled(path, sampled, detector, detect_batch, score_threshold, info)
-        t = lap("decode_detect", t)
-        if not found.boxes:
-            return result("unreadable", found.error or "no frame could be decoded")
-        notes = []
-        partial = found.error is not None or len(found.boxes) < len(sampled)
-        if partial:
-            notes.append(
-                f"{len(found.boxes)} of {len(sampled)} sampled frames decoded"
-                + (f" ({found.error})" if found.error else "")
-            )
-        indices = sorted(found.boxes)
-        width, height = found.size
-        if found.odd_frame:
-            odd, odd_w, odd_h = found.odd_frame
-            return result(
-                "unreadable",
-                f"frame size changes: frame {odd} is {odd_w}x{odd_h}, frame {indices[0]} "
-                f"{width}x{height}",
-            )
-        tracks = track_video(found.boxes, indices, width, height, max_faces=max_faces)
-        t = lap("track", t)
-        sides = [crop_side(lm) for lm in models]
-        cut = cut_faces(path, tracks, sides, THUMBNAIL if thumbnails else None, info)
-        lap("crops", t)
-        num_faces = len(cut.frames)
-        if not num_faces:
-            with_boxes = sum(1 for b in found.boxes.values() if b)
-            return result(
-                "no_face",
-                f"no face kept ({with_boxes} of {len(indices)} sampled frames had a face at "
-                f"score >= {score_threshold}; face-count vote {tracks.vote})",
-            )
-    except VideoError as err:
-        return result(err.status, err.reason)
-    except Exception as err:  # a bad video must not stop the folder
-        return result("error", f"{type(err).__name__}: {err}")
-
-    try:
-        logits = score_faces(models, cut, policy, score_image, score_video, timings)
+        logits = score_faces(models, pending.cut, policy, score_image, score_video, pending.timings)
     except ModelError as err:
-        return result("model_error", str(err))
-    faces = face_details(cut, logits, policy, thumbnails)
-    t = time.perf_counter()
-    details = ensemble_details({m: {path.name: v} for m, v in logits.items()}, policy, [path.name])
-    details = details[path.name]
-    lap("ensemble", t)
-    notes.extend(details.notes)
-    if details.status != "ok":
-        return result("no_score", "; ".join(notes) or "no model produced a score")
-    return result(
-        "partial" if partial else "ok", "; ".join(notes), details.score, details.model_scores
-    )
+        return finish_video(pending, err)
+    return finish_video(pending, logits)
 
 
 def list_videos(folder: str | os.PathLike) -> list[Path]:
@@ -666,7 +729,7 @@ def write_predictions_json(
 def score_videos(
     videos: Sequence[str | os.PathLike],
     detector: BatchDetector,
-    models: Sequence[ScoringModel],
+    models: Sequence[ScoringModel] | ModelSet,
     policy: EnsemblePolicy,
     out_csv: str | os.PathLike,
     *,
@@ -674,20 +737,31 @@ def score_videos(
     json_path: str | os.PathLike | None = None,
     pictures_dir: str | os.PathLike | None = None,
     work: WorkArea | None = None,
+    crop_memory_mb: float = CROP_MEMORY_MB,
+    score_image: ImageScorer = score_image_faces,
+    score_video: VideoScorer = score_video_faces,
     **options: Any,
 ) -> list[VideoResult]:
-    """Score every video (``options`` go to :func:`score_video_file`), then write the details
+    """Score every video (``options`` go to :func:`prepare_video`), then write the details
     CSV and ``out_csv`` (``filename,label``), one row per video, sorted by file name; with
     ``json_path`` the per-face details as JSON, with ``pictures_dir`` one picture per scored
     video (:mod:`rf_models.report.video_sheet`, drawn as each video is done so that only
     one video's thumbnails are held; the folder is replaced as a whole). With ``work``
     (:func:`predict_work_area`), each video's result and picture are kept there and reused
-    while the video and everything else is unchanged; progress lines go to the log."""
+    while the video and everything else is unchanged; progress lines go to the log.
+
+    ``models``: loaded models, or a :class:`ModelSet`. When the set loads one model at a
+    time, videos are cut until their crops reach ``crop_memory_mb`` (at least one video),
+    then each model in turn scores that batch; resident models score each video as it is
+    cut. The scores are the same either way."""
+    model_set = models if isinstance(models, ModelSet) else ModelSet(models)
+    models = model_set.models
     check_models(models, policy)
     names = [Path(v).name for v in videos]
     if len(set(names)) != len(names):
         raise ValueError("expected videos with distinct file names, found a name twice")
     kinds = {lm.name: lm.cfg.kind for lm in models}
+    budget = 0 if model_set.resident else crop_memory_mb * 2**20
     results = []
     pictures: dict[str, str] = {}
     plan = []
@@ -701,45 +775,70 @@ def score_videos(
             stack.enter_context(atomic_output_dir(pictures_dir)) if pictures_dir else None
         )
         progress = stack.enter_context(Progress("predict_videos", len(plan), reused))
-        for number, (video, key, kept) in enumerate(plan, start=1):
-            name = Path(video).name
-            picture = Path(tmp_pictures) / picture_name(name) if tmp_pictures else None
-            if kept is not None:
-                r = result_from_record(kept.record)
-                if picture is not None:
-                    kept.link_into(tmp_pictures)
-            else:
-                r = score_video_file(
-                    video, detector, models, policy, thumbnails=picture is not None, **options
-                )
-                if picture is not None and r.faces:
-                    from rf_models.report.video_sheet import plot_video_sheet
+        # (number, video, work key, kept result, pending video) waiting for the models
+        batch: list[tuple[int, Any, Any, Any, PendingVideo | None]] = []
 
-                    plot_video_sheet(r, policy, kinds, picture)
-                    r = replace(r, faces=tuple(replace(f, thumbnails=None) for f in r.faces))
-                if key is not None and r.status not in TRANSIENT:
-                    with work.commit(name, key) as slot:
-                        slot.record = result_record(r)
-                        if picture is not None and picture.is_file():
-                            link_or_copy(picture, slot.data / picture.name)
-                progress.advance()
-            if picture is not None and picture.is_file():
-                pictures[r.video] = str(Path(pictures_dir) / picture.name)
-            if r.status in SCORED and not r.reason:
-                log.info(
-                    "[%d/%d] %s: %.4f (%.2f s)", number, len(videos), r.video, r.score, r.seconds
+        def score_batch() -> None:
+            pending = [p for *_, p in batch if p is not None and p.done is None]
+            outcome: dict[int, dict[str, list[np.ndarray]] | ModelError] = {
+                id(p): {} for p in pending
+            }
+
+            def score_with(lm: ScoringModel) -> None:
+                for p in pending:
+                    logits = outcome[id(p)]
+                    if isinstance(logits, ModelError):
+                        continue
+                    try:
+                        logits.update(
+                            score_faces([lm], p.cut, policy, score_image, score_video, p.timings)
+                        )
+                    except ModelError as err:
+                        outcome[id(p)] = err
+
+            if pending:
+                if not model_set.resident:  # decoding's freed buffers, before the models come
+                    release_freed_memory()
+                model_set.for_each(score_with)
+            for number, video, key, kept, p in batch:
+                name = Path(video).name
+                picture = Path(tmp_pictures) / picture_name(name) if tmp_pictures else None
+                if kept is not None:
+                    r = result_from_record(kept.record)
+                    if picture is not None:
+                        kept.link_into(tmp_pictures)
+                else:
+                    r = finish_video(p, outcome.get(id(p), {}))
+                    if picture is not None and r.faces:
+                        from rf_models.report.video_sheet import plot_video_sheet
+
+                        plot_video_sheet(r, policy, kinds, picture)
+                        r = replace(r, faces=tuple(replace(f, thumbnails=None) for f in r.faces))
+                    if key is not None and r.status not in TRANSIENT:
+                        with work.commit(name, key) as slot:
+                            slot.record = result_record(r)
+                            if picture is not None and picture.is_file():
+                                link_or_copy(picture, slot.data / picture.name)
+                    progress.advance()
+                if picture is not None and picture.is_file():
+                    pictures[r.video] = str(Path(pictures_dir) / picture.name)
+                _log_result(r, number, len(plan))
+                results.append(r)
+            batch.clear()
+
+        held = 0
+        for number, (video, key, kept) in enumerate(plan, start=1):
+            pending = None
+            if kept is None:
+                pending = prepare_video(
+                    video, detector, models, policy, thumbnails=tmp_pictures is not None, **options
                 )
-            else:
-                log.warning(
-                    "[%d/%d] %s: %s, score %.4f: %s",
-                    number,
-                    len(videos),
-                    r.video,
-                    r.status,
-                    r.score,
-                    r.reason,
-                )
-            results.append(r)
+                held += pending.held_bytes
+            batch.append((number, video, key, kept, pending))
+            if held >= budget:
+                score_batch()
+                held = 0
+        score_batch()
     if work is not None:
         work.prune(names)
     model_names = [lm.name for lm in models]
@@ -756,6 +855,15 @@ def score_videos(
         out_csv,
     )
     return results
+
+
+def _log_result(r: VideoResult, number: int, total: int) -> None:
+    if r.status in SCORED and not r.reason:
+        log.info("[%d/%d] %s: %.4f (%.2f s)", number, total, r.video, r.score, r.seconds)
+    else:
+        log.warning(
+            "[%d/%d] %s: %s, score %.4f: %s", number, total, r.video, r.status, r.score, r.reason
+        )
 
 
 @contextlib.contextmanager
@@ -816,6 +924,8 @@ def score_folder(
     max_frames: int = MAX_FRAMES,
     max_faces: int = MAX_FACES,
     score_threshold: float = SCORE_THRESHOLD,
+    models_in_memory: str = "auto",
+    crop_memory_mb: float = CROP_MEMORY_MB,
 ) -> list[VideoResult]:
     """Score a folder of videos (or videos and folders, :func:`collect_videos`) into
     ``out_csv`` (``filename,label``), a details CSV and, when given, the JSON details and a
@@ -828,7 +938,8 @@ def score_folder(
     run's log, one line per video and every failure with its reason, is written there too.
     Bad configuration (unknown model, missing checkpoint, no videos) raises; a bad video never
     does. With ``work_dir``, each video's result survives a failed run there and is reused
-    (:func:`predict_work_area`).
+    (:func:`predict_work_area`). ``models_in_memory`` (auto, all, one) and ``crop_memory_mb``:
+    :mod:`rf_models.infer.model_set` and :func:`score_videos`.
     """
     with _log_file(log_path):
         videos = collect_videos(sources)
@@ -838,23 +949,22 @@ def score_folder(
             else EnsemblePolicy.from_config(policy_cfg)
         )
         resolved = resolve_device(device)
-        models = [
-            load_trained_model(path, block, name, resolved)
-            for name, (path, block) in checkpoints.items()
-        ]
-        check_models(models, policy)
+        models = ModelSet.from_checkpoints(checkpoints, resolved, models_in_memory)
+        check_models(models.models, policy)
         detector = RetinaFaceDetector(
             weights=detector_weights,
             backend=detector_backend,
             device="cuda" if resolved.type == "cuda" else "cpu",
             threads=detector_threads,
             onnx_path=detector_onnx,
+            memory_arena=models.resident,  # models one at a time: the memory-lean mode
         )
         log.info(
-            "%d videos; models %s on %s; RetinaFace %s on %s",
+            "%d videos; models %s on %s (%s); RetinaFace %s on %s",
             len(videos),
-            ", ".join(lm.name for lm in models),
+            ", ".join(lm.name for lm in models.models),
             resolved,
+            "all in memory" if models.resident else "loaded one at a time",
             detector.backend,
             detector.device,
         )
@@ -881,5 +991,6 @@ def score_folder(
             json_path=json_path,
             pictures_dir=pictures_dir,
             work=work,
+            crop_memory_mb=crop_memory_mb,
             **options,
         )

@@ -46,6 +46,8 @@ def score_options(detect: Mapping[str, Any], sampling: Mapping[str, Any]) -> dic
         "detect_batch": detect["batch_size"],
         "max_frames": sampling["max_frames"],
         "max_faces": sampling["max_faces"],
+        "models_in_memory": sampling["models_in_memory"],
+        "crop_memory_mb": sampling["crop_memory_mb"],
     }
 
 

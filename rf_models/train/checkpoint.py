@@ -72,11 +72,13 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
         torch.save(state, tmp)
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a training checkpoint on the CPU (``weights_only``); errors name the file."""
+def load_checkpoint(path: str | os.PathLike, mmap: bool = False) -> dict[str, Any]:
+    """Load a training checkpoint on the CPU (``weights_only``); errors name the file. With
+    ``mmap`` tensors are read from the file only when used (inference never reads the
+    optimizer's state)."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as exc:
         raise CheckpointError(f"{path}: cannot load the checkpoint: {exc}") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT:

@@ -108,6 +108,8 @@ def test_unknown_key_inside_a_split_names_its_path() -> None:
         ({"frames": {"scale": "half"}}, "frames.scale"),
         ({"frames": {"quality": 101}}, "frames.quality"),
         ({"frames": "jpg"}, "frames"),
+        ({"predict": {"models_in_memory": "some"}}, "predict.models_in_memory"),
+        ({"predict": {"crop_memory_mb": 0}}, "predict.crop_memory_mb"),
         ({"parts": []}, "parts"),
         ({"parts": "0-49"}, "parts"),
         ({"parts": [0, 0]}, "parts"),

@@ -141,6 +141,18 @@ def test_auto_picks_onnx_on_cpu(onnx_file: Path) -> None:
     assert detector.backend == "onnx" and detector.device == "cpu"
 
 
+def test_without_the_memory_arena_the_boxes_are_the_same(onnx_file: Path, t1_image) -> None:
+    lean = RetinaFaceDetector(
+        backend="onnx", device="cpu", threads=1, onnx_path=onnx_file, memory_arena=False
+    )
+    usual = RetinaFaceDetector(backend="onnx", device="cpu", threads=1, onnx_path=onnx_file)
+    assert not lean._session.get_session_options().enable_cpu_mem_arena
+    assert usual._session.get_session_options().enable_cpu_mem_arena
+    (a,) = lean.detect(t1_image[None], t1_image.shape[:2])
+    (b,) = usual.detect(t1_image[None], t1_image.shape[:2])
+    np.testing.assert_array_equal(a, b)
+
+
 def test_onnx_graph_is_tagged_and_dynamic(onnx_file: Path) -> None:
     proto = onnx.load(str(onnx_file))
     meta = {p.key: p.value for p in proto.metadata_props}

@@ -8,6 +8,7 @@ import logging
 import math
 import os
 import shutil
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +25,7 @@ from scipy.special import expit
 from rf_models.demo.mp4 import write_mp4
 from rf_models.detect import RetinaFaceDetector
 from rf_models.detect.run import detect_frames
+from rf_models.infer.model_set import ModelSet
 from rf_models.infer.policy import EnsemblePolicy, ensemble_details
 from rf_models.infer.sampling import sample_frames
 from rf_models.infer.scoring import load_trained_model
@@ -672,6 +674,12 @@ def test_score_folder_with_trained_checkpoints(folder, checkpoints, tmp_path):
     rows = read_details(details_path(out))
     assert [r["status"] for r in rows] == ["ok", "no_face", "unreadable", "empty_file"]
     assert float(rows[0]["b0"]) == good.model_scores["b0"]
+    # on a CPU the models come one at a time; keeping them all loaded gives the same bytes
+    assert "on cpu (loaded one at a time)" in text
+    again = tmp_path / "all" / "submission.csv"
+    score_folder(folder, checkpoints, policy_cfg, again, device="cpu", models_in_memory="all")
+    assert again.read_bytes() == out.read_bytes()
+    assert details_path(again).read_bytes() == details_path(out).read_bytes()
 
 
 def test_score_folder_refuses_bad_configuration(folder, checkpoints, tmp_path):
@@ -805,13 +813,13 @@ def _score_with_work(videos, work_root, out_dir, detector, calls):
 
     policy = EnsemblePolicy.from_config(POLICY_CFG)
     area = WorkArea(work_root, "predict_videos", {"test": 1}, ("rf_models.infer.videos",))
-    real = videos_module.score_video_file
+    real = videos_module.prepare_video
 
     def counting(path, *args, **kwargs):
         calls.append(Path(path).name)
         return real(path, *args, **kwargs)
 
-    videos_module.score_video_file = counting
+    videos_module.prepare_video = counting
     try:
         return score_videos(
             videos,
@@ -826,7 +834,7 @@ def _score_with_work(videos, work_root, out_dir, detector, calls):
             score_video=stand_in_video,
         )
     finally:
-        videos_module.score_video_file = real
+        videos_module.prepare_video = real
 
 
 def _outputs(out_dir: Path) -> dict[str, bytes]:
@@ -868,3 +876,116 @@ def test_predict_keeps_no_result_of_a_transient_failure(tmp_path):
     results = _score_with_work([path], tmp_path / "work", tmp_path / "a", BrokenDetector(), calls)
     assert results[0].status in TRANSIENT
     assert not any((tmp_path / "work" / "videos").iterdir())
+
+
+# -- models loaded one at a time over a batch of videos --------------------------------------
+
+
+class CountingLoader:
+    """Loads a stand-in by name (a fresh copy each time), counting the loads, and checks that
+    the copy loaded before has been released: one-at-a-time holds one model at any moment."""
+
+    def __init__(self) -> None:
+        self.loads: list[str] = []
+        self.previous: list[weakref.ref] = []
+
+    def __call__(self, spec: StandIn) -> StandIn:
+        assert all(ref() is None for ref in self.previous), "a loaded model was still held"
+        self.loads.append(spec.name)
+        loaded = StandIn(spec.name, spec.kind, spec.logit, spec.side)
+        self.previous.append(weakref.ref(loaded))
+        return loaded
+
+
+@pytest.fixture(scope="module")
+def two_good(folder, tmp_path_factory) -> list[Path]:
+    """Two videos with faces and one without, in that order of names."""
+    root = tmp_path_factory.mktemp("two_good")
+    for name in ("a_good.mp4", "b_good.mp4"):
+        shutil.copy(folder / GOOD, root / name)
+    shutil.copy(folder / NO_FACE, root / "c_noface.mp4")
+    return list_videos(root)
+
+
+@pytest.mark.parametrize(("budget_mb", "loads_per_model"), [(1e-6, 2), (1024, 1)])
+def test_models_loaded_one_at_a_time_write_the_same_bytes(
+    two_good, detector, tmp_path, budget_mb, loads_per_model
+):
+    policy = EnsemblePolicy.from_config(POLICY_CFG)
+
+    def run(models, out: Path) -> list:
+        return score_videos(
+            two_good,
+            detector,
+            models,
+            policy,
+            out / "submission.csv",
+            json_path=out / "predictions.json",
+            pictures_dir=out / "pictures",
+            crop_memory_mb=budget_mb,
+            score_image=stand_in_image,
+            score_video=stand_in_video,
+        )
+
+    resident = run(stand_ins(), tmp_path / "all")
+    loader = CountingLoader()
+    one = run(ModelSet(stand_ins(), loader), tmp_path / "one")
+    assert not ModelSet(stand_ins(), loader).resident and ModelSet(stand_ins()).resident
+    # a tiny budget scores each video with faces alone; a large one both in one batch (the
+    # video without a face never needs a model)
+    assert sorted(loader.loads) == sorted(["b0", "sf"] * loads_per_model)
+    assert [r.status for r in one] == [r.status for r in resident] == ["ok", "ok", "no_face"]
+    assert _without_seconds(tmp_path / "all") == _without_seconds(tmp_path / "one")
+
+
+def _without_seconds(out: Path) -> dict:
+    """Every output of ``out``, predictions.json without its wall-clock seconds."""
+    files = _outputs(out)
+    doc = json.loads(files.pop("predictions.json"))
+    for video in doc["videos"]:
+        del video["seconds"]
+        video["picture"] = video["picture"] and Path(video["picture"]).name
+    return {**files, "predictions.json": doc}
+
+
+def test_a_model_failing_on_one_video_of_a_batch_spares_the_others(two_good, detector, tmp_path):
+    seen: list[int] = []
+
+    def fails_on_second_video(lm, faces):
+        seen.append(1)
+        if len(seen) == 2:
+            raise RuntimeError("out of memory")
+        return stand_in_video(lm, faces)
+
+    results = score_videos(
+        two_good,
+        detector,
+        ModelSet(stand_ins(), CountingLoader()),
+        EnsemblePolicy.from_config(POLICY_CFG),
+        tmp_path / "submission.csv",
+        crop_memory_mb=1024,
+        score_image=stand_in_image,
+        score_video=fails_on_second_video,
+    )
+    assert [r.status for r in results] == ["ok", "model_error", "no_face"]
+    assert results[1].reason == "sf: RuntimeError: out of memory"
+    assert results[0].score == pytest.approx(STAND_IN_SCORE)
+
+
+def test_model_set_from_checkpoints(checkpoints, tmp_path):
+    one = ModelSet.from_checkpoints(checkpoints, "cpu", "auto")  # a CPU: one at a time
+    assert not one.resident and [m.name for m in one.models] == ["b0", "sf"]
+    loaded = []
+    one.for_each(lambda lm: loaded.append((lm.name, lm.model.training)))
+    assert loaded == [("b0", False), ("sf", False)]
+    everything = ModelSet.from_checkpoints(checkpoints, "cpu", "all")
+    assert everything.resident
+    assert all(isinstance(lm.model, torch.nn.Module) for lm in everything.models)
+    with pytest.raises(ValueError, match="expected one of"):
+        ModelSet.from_checkpoints(checkpoints, "cpu", "some")
+    # one at a time still reads every checkpoint before scoring starts
+    path, block = checkpoints["b0"]
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="broken.pt"):
+        ModelSet.from_checkpoints({"b0": (broken, block)}, "cpu", "one")
