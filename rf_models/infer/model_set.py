@@ -18,7 +18,12 @@ from typing import Any
 
 import torch
 
-from rf_models.infer.scoring import LoadedModel, load_trained_model, resolve_device
+from rf_models.infer.scoring import (
+    LoadedModel,
+    check_trained_model,
+    load_trained_model,
+    resolve_device,
+)
 from rf_models.train.config import ModelConfig
 
 IN_MEMORY = ("auto", "all", "one")
@@ -86,8 +91,8 @@ class ModelSet:
         in_memory: str = "auto",
     ) -> ModelSet:
         """``{name: (checkpoint, block)}`` on ``device``. ``in_memory``: ``all`` loads every
-        model now and keeps them, ``one`` checks every checkpoint now (it loads and drops each,
-        so a bad file fails here and not mid-run) and loads one at a time while scoring;
+        model now and keeps them, ``one`` checks every checkpoint now without loading its
+        weights (a bad file fails here, not mid-run) and loads one at a time while scoring;
         ``auto``: ``all`` on CUDA, ``one`` on a CPU."""
         if in_memory not in IN_MEMORY:
             raise ValueError(
@@ -108,5 +113,6 @@ class ModelSet:
             )
             for name, (path, block) in checkpoints.items()
         ]
-        cls(specs, ModelSpec.load).for_each(lambda model: None)
+        for spec in specs:
+            check_trained_model(spec.checkpoint, spec.block, spec.name)
         return cls(specs, ModelSpec.load)

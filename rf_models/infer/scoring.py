@@ -51,6 +51,38 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return resolved
 
 
+def _read_trained(path: Path, cfg: ModelConfig, name: str) -> tuple[dict[str, Any], nn.Module]:
+    """The checkpoint (mmap: tensors are read when used) and an empty model of its arch,
+    built on the meta device (no memory, no initialisation), with the weights checked
+    against the block: arch, kind, every key and shape. Errors name the file."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint of model {name!r} not found")
+    state = load_checkpoint(path, mmap=True)
+    for key in ("arch", "kind"):
+        if state.get(key) != getattr(cfg, key):
+            raise CheckpointError(
+                f"{path}: model {name!r} expects {key} {getattr(cfg, key)!r}, the checkpoint "
+                f"holds {state.get(key)!r}"
+            )
+    if not isinstance(state.get("model"), Mapping):
+        raise CheckpointError(f"{path}: expected a 'model' state dict in the checkpoint")
+    with torch.device("meta"):
+        skeleton = build_model(cfg.arch, num_classes=2, init=None)
+    try:
+        skeleton.load_state_dict(state["model"], assign=True)
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{path}: weights do not fit arch {cfg.arch!r} of model {name!r}: {exc}"
+        ) from None
+    return state, skeleton
+
+
+def check_trained_model(checkpoint: str | os.PathLike, block: Mapping[str, Any], name: str) -> None:
+    """What :func:`load_trained_model` would refuse, found without loading the weights."""
+    cfg = ModelConfig.from_dict(name, block, source=f"model block {name!r}")
+    _read_trained(Path(checkpoint), cfg, name)
+
+
 def load_trained_model(
     checkpoint: str | os.PathLike,
     block: Mapping[str, Any],
@@ -65,24 +97,9 @@ def load_trained_model(
     """
     path = Path(checkpoint)
     cfg = ModelConfig.from_dict(name, block, source=f"model block {name!r}")
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint of model {name!r} not found")
-    state = load_checkpoint(path, mmap=True)
-    for key in ("arch", "kind"):
-        if state.get(key) != getattr(cfg, key):
-            raise CheckpointError(
-                f"{path}: model {name!r} expects {key} {getattr(cfg, key)!r}, the checkpoint "
-                f"holds {state.get(key)!r}"
-            )
-    if not isinstance(state.get("model"), Mapping):
-        raise CheckpointError(f"{path}: expected a 'model' state dict in the checkpoint")
+    state, _ = _read_trained(path, cfg, name)
     model = build_model(cfg.arch, num_classes=2, init=None)
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"{path}: weights do not fit arch {cfg.arch!r} of model {name!r}: {exc}"
-        ) from None
+    model.load_state_dict(state["model"])  # a copy: the model owns its weights, not the file
     dev = resolve_device(device)
     model = model.to(dev).eval()
     if dev.type == "cuda" and cfg.channels_last:

@@ -11,6 +11,7 @@ from infer_testlib import block, write_checkpoint
 from rf_models.infer.sampling import sample_frames
 from rf_models.infer.scoring import (
     LoadedModel,
+    check_trained_model,
     infer_size,
     load_trained_model,
     prepare_crops,
@@ -64,32 +65,56 @@ def test_load_trained_model_eval_mode_and_weights(tmp_path):
         assert torch.equal(value, state[key]), key
 
 
-def test_load_missing_checkpoint_names_file(tmp_path):
+# predict's one-at-a-time mode checks every checkpoint first, without loading its weights:
+# both refuse the same files
+LOADERS = pytest.mark.parametrize(
+    "load",
+    [lambda p, b, n: load_trained_model(p, b, n, "cpu"), check_trained_model],
+    ids=["load", "check"],
+)
+
+
+@LOADERS
+def test_load_missing_checkpoint_names_file(tmp_path, load):
     with pytest.raises(CheckpointError, match="nope.pt.*not found"):
-        load_trained_model(tmp_path / "nope.pt", block(), "m", "cpu")
+        load(tmp_path / "nope.pt", block(), "m")
 
 
-def test_load_corrupt_checkpoint_names_file(tmp_path):
+@LOADERS
+def test_load_corrupt_checkpoint_names_file(tmp_path, load):
     path = tmp_path / "best.pt"
     path.write_bytes(b"not a checkpoint at all")
     with pytest.raises(CheckpointError, match="best.pt"):
-        load_trained_model(path, block(), "m", "cpu")
+        load(path, block(), "m")
 
 
-def test_load_checkpoint_of_another_arch(tmp_path):
+@LOADERS
+def test_load_checkpoint_of_another_arch(tmp_path, load):
     path = write_checkpoint(tmp_path / "best.pt", block())
     with pytest.raises(CheckpointError, match="arch 'infer_tiny3d'"):
-        load_trained_model(path, block("video"), "v", "cpu")
+        load(path, block("video"), "v")
 
 
-def test_load_pickled_checkpoint_refused(tmp_path):
+@LOADERS
+def test_load_pickled_checkpoint_refused(tmp_path, load):
     from fractions import Fraction
 
     path = tmp_path / "best.pt"
     # an arbitrary Python object needs full unpickling, which weights_only refuses
     torch.save({"format": "rf_models.train/1", "x": Fraction(1, 3)}, path)
     with pytest.raises(CheckpointError, match="best.pt"):
-        load_trained_model(path, block(), "m", "cpu")
+        load(path, block(), "m")
+
+
+@LOADERS
+def test_load_weights_of_another_shape(tmp_path, load):
+    path = write_checkpoint(tmp_path / "best.pt", block())
+    state = torch.load(path, weights_only=True)
+    key = next(iter(state["model"]))
+    state["model"][key] = torch.zeros(3)
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match=f"(?s)best.pt: weights do not fit.*{key}"):
+        load(path, block(), "m")
 
 
 def test_load_bad_block_and_device(tmp_path):
