@@ -97,9 +97,14 @@ def load_trained_model(
     """
     path = Path(checkpoint)
     cfg = ModelConfig.from_dict(name, block, source=f"model block {name!r}")
-    state, _ = _read_trained(path, cfg, name)
-    model = build_model(cfg.arch, num_classes=2, init=None)
-    model.load_state_dict(state["model"])  # a copy: the model owns its weights, not the file
+    state, model = _read_trained(path, cfg, name)
+    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
+        # a tensor the checkpoint does not hold (a non-persistent buffer): build it for real
+        model = build_model(cfg.arch, num_classes=2, init=None)
+        model.load_state_dict(state["model"])
+    # otherwise the weights are the checkpoint's own tensors, read from the file as they are
+    # used: no random initialisation, no copy (training replaces best.pt by a rename, so the
+    # file under them never changes)
     dev = resolve_device(device)
     model = model.to(dev).eval()
     if dev.type == "cuda" and cfg.channels_last:

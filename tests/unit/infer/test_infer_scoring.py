@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from infer_testlib import block, write_checkpoint
+from torch import nn
 
 from rf_models.infer.sampling import sample_frames
 from rf_models.infer.scoring import (
@@ -23,6 +24,7 @@ from rf_models.infer.scoring import (
 from rf_models.models.normalisation import normalisation_constants
 from rf_models.train.checkpoint import CheckpointError
 from rf_models.train.config import ConfigError, ModelConfig, resolve_model_block
+from rf_models.train.model import register_arch
 
 
 def crops(n: int, seed: int = 0, size: int = 40) -> list[np.ndarray]:
@@ -63,6 +65,35 @@ def test_load_trained_model_eval_mode_and_weights(tmp_path):
     state = torch.load(path, weights_only=True)["model"]
     for key, value in lm.model.state_dict().items():
         assert torch.equal(value, state[key]), key
+
+
+class WithScale(nn.Module):
+    """A model with a non-persistent buffer: a checkpoint cannot hold it."""
+
+    def __init__(self, num_classes: int = 2) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, num_classes)
+        self.register_buffer("scale", torch.full((3,), 2.0), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x.mean(dim=(2, 3)) * self.scale)
+
+
+register_arch("infer_with_scale", lambda num_classes: WithScale(num_classes))
+
+
+def test_a_buffer_the_checkpoint_lacks_is_built_not_left_empty(tmp_path):
+    blk = block(arch="infer_with_scale")
+    path = write_checkpoint(tmp_path / "best.pt", blk, seed=1)
+    lm = load_trained_model(path, blk, "m", "cpu")
+    assert torch.equal(lm.model.scale, torch.full((3,), 2.0))
+    x = torch.rand(2, 3, 8, 8)
+    state = torch.load(path, weights_only=True)["model"]
+    with torch.no_grad():
+        expected = nn.functional.linear(
+            x.mean(dim=(2, 3)) * 2.0, state["fc.weight"], state["fc.bias"]
+        )
+        assert torch.allclose(lm.model(x), expected)
 
 
 # predict's one-at-a-time mode checks every checkpoint first, without loading its weights:
