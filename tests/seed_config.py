@@ -40,3 +40,20 @@ def policy_config(**sections: Any) -> dict[str, Any]:
 def seed_block(kind: str) -> dict[str, Any]:
     """config.yaml's models.defaults.<kind>: what every block of that kind starts from."""
     return copy.deepcopy(_seed_config()["models"]["defaults"][kind])
+
+
+# The seed's optimiser and loss settings: the same in both kinds' defaults (config.yaml).
+OPTIMISER_KEYS = (
+    "lr_gamma",
+    "momentum",
+    "weight_decay",
+    "nesterov",
+    "class_weights",
+    "loss_world_size_division",
+)
+
+
+def seed_optimiser() -> dict[str, Any]:
+    """config.yaml's optimiser and loss settings (models.defaults), for the tests' tiny blocks."""
+    image = seed_block("image")
+    return {key: image[key] for key in OPTIMISER_KEYS}

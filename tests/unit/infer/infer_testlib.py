@@ -11,6 +11,7 @@ from torch import nn
 from rf_models.train.checkpoint import FORMAT, save_checkpoint
 from rf_models.train.config import ModelConfig
 from rf_models.train.model import build_model, register_arch
+from tests.seed_config import seed_optimiser
 
 
 class Tiny2d(nn.Module):
@@ -58,12 +59,7 @@ def block(kind: str = "image", **overrides: Any) -> dict[str, Any]:
         "base_lr": 0.01,
         "warmup_lr": 0.01,
         "warmup_iters": 0,
-        "lr_gamma": 0.5,
-        "momentum": 0.9,
-        "weight_decay": 0.0001,
-        "nesterov": True,
-        "class_weights": [1.8, 0.2],
-        "loss_world_size_division": True,
+        **seed_optimiser(),
         "aug_min_scale": 0.88,
         "lr_steps": [],
         "max_iter": 1,

@@ -15,6 +15,7 @@ from torch import nn
 
 from rf_models.train.config import ModelConfig
 from rf_models.train.model import register_arch
+from tests.seed_config import seed_optimiser
 
 
 class TinyNet(nn.Module):
@@ -101,17 +102,6 @@ def make_data(root: Path) -> dict[str, Path]:
     }
 
 
-# The seed's optimiser and loss settings, the same for both kinds (config.yaml models.defaults).
-SEED_OPTIMISER = {
-    "lr_gamma": 0.5,
-    "momentum": 0.9,
-    "weight_decay": 0.0001,
-    "nesterov": True,
-    "class_weights": [1.8, 0.2],
-    "loss_world_size_division": True,
-}
-
-
 def tiny_image_cfg(**changes) -> ModelConfig:
     block = {
         "kind": "image",
@@ -124,7 +114,7 @@ def tiny_image_cfg(**changes) -> ModelConfig:
         "base_lr": 0.01,
         "warmup_lr": 0.05,
         "warmup_iters": 3,
-        **SEED_OPTIMISER,
+        **seed_optimiser(),
         "aug_min_scale": 0.88,
         "lr_steps": [6, 9],
         "max_iter": 12,
@@ -150,7 +140,7 @@ def tiny_video_cfg(**changes) -> ModelConfig:
         "base_lr": 0.01,
         "warmup_lr": 0.05,
         "warmup_iters": 2,
-        **SEED_OPTIMISER,
+        **seed_optimiser(),
         "aug_min_scale": 0.88,
         "lr_steps": [3],
         "max_iter": 4,
