@@ -139,6 +139,11 @@ class Entry:
     def data(self) -> Path:
         return self.path / DATA
 
+    @property
+    def identity(self) -> str:
+        """How a later stage's key names this result (:meth:`UpstreamArea.identity`)."""
+        return f"entry:{self.key}"
+
     def has_data(self) -> bool:
         """Every file the entry lists is still there (data handed over by a move is not)."""
         if not self.files and not self.dirs:
@@ -318,8 +323,9 @@ class WorkArea:
 
 
 class UpstreamArea:
-    """Read-only view of the previous stage's work area: the key its result of a video was made
-    under, so a stage's key can name its upstream result without reading or hashing it."""
+    """Read-only view of another stage's work area: of the previous stage's, the key its result
+    of a video was made under, so a stage's key can name its upstream result without reading or
+    hashing it; of the next stage's, whether it already holds a result made from this one."""
 
     def __init__(self, root: str | os.PathLike | None) -> None:
         self.videos = Path(root) / "videos" if root is not None else None
@@ -330,7 +336,7 @@ class UpstreamArea:
         if self.videos is not None:
             entry = read_entry(self.videos / video_id)
             if entry is not None:
-                return f"entry:{entry.key}"
+                return entry.identity
         found = tree_identity(output)
         return None if found is None else f"tree:{found}"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rf_models.data.dfdc import part_entries
+from rf_models.data.dfdc import VideoEntry, part_entries
 from rf_models.data.layout import frame_name
 from rf_models.data.manifest import ManifestRow, read_manifest
 from rf_models.detect.run import detect_frames, detector_identity
@@ -88,15 +88,18 @@ def _detect_video(
 
 
 def _extract_again(
-    part_dir: str | Path, row: ManifestRow, scratch: Path, opts: FrameOptions
+    videos: dict[str, VideoEntry], row: ManifestRow, scratch: Path, opts: FrameOptions
 ) -> Path:
     """Decode one video's frames into ``scratch`` as extract_frames would (detection lost
-    them to the temporary-frames skip); the folder they are in."""
-    entry = next((e for e in part_entries(part_dir) if e.video == row.video), None)
+    them to the temporary-frames skip); the folder they are in. ``videos``: the part's
+    listing by file name. OSError when the video is gone or no longer decodes."""
+    entry = videos.get(row.video)
     if entry is None:
-        raise ValueError(f"{row.video}: not in {part_dir} any more")
+        raise FileNotFoundError(f"{row.video} is not in its part any more")
     log.info("%s/%s: its frames were not extracted; decoding them again", row.part, row.video)
-    extract_video(entry, scratch, opts)
+    again = extract_video(entry, scratch, opts)
+    if not again.usable:
+        raise OSError(f"decoding it again gave {again.status}: {again.reason}")
     return scratch / row.video_id
 
 
@@ -136,35 +139,42 @@ def detect_part(
         else None
     )
     upstream = UpstreamArea(upstream_work)
-    plan: list[tuple[ManifestRow, str | None, Entry | None]] = []
-    sources: dict[str, str | None] = {}
+    # (row, its upstream result's identity, its key here, its kept result)
+    plan: list[tuple[ManifestRow, str | None, str | None, Entry | None]] = []
     for row in rows:
-        key = kept = None
+        source = key = kept = None
         if area is not None:
             source = upstream.identity(row.video_id, frames_dir / row.video_id)
             if source is not None:
                 geometry = (row.n_frames, row.width, row.height)  # all detection reads of a row
                 key = area.key(row.video_id, geometry=geometry, frames=source)
                 kept = area.reusable(row.video_id, key)
-            sources[row.video_id] = source
-        plan.append((row, key, kept))
+        plan.append((row, source, key, kept))
     total = computed = 0  # frames with detections in the output; frames detected now
     start = time.perf_counter()
-    reused = sum(kept is not None for _, _, kept in plan)
+    reused = sum(kept is not None for *_, kept in plan)
+    part_videos: dict[str, VideoEntry] = {}  # the part's listing, read once if ever needed
     with (
         atomic_output_dir(out_dir) as tmp,
         Progress(f"{STAGE} {part}", len(plan), reused) as progress,
     ):
         finished: list[Entry] = []
-        for row, key, kept in plan:
-            source = sources.get(row.video_id)
+        for row, source, key, kept in plan:
             if kept is None:
                 with contextlib.ExitStack() as stack:
                     video_frames = frames_dir / row.video_id
-                    if not video_frames.exists() and part_dir is not None and frame_options:
-                        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=tmp)))
-                        video_frames = _extract_again(part_dir, row, scratch, frame_options)
                     try:
+                        if (
+                            not video_frames.exists()
+                            and part_dir is not None
+                            and frame_options is not None
+                        ):
+                            if not part_videos:
+                                part_videos.update((e.video, e) for e in part_entries(part_dir))
+                            scratch = stack.enter_context(tempfile.TemporaryDirectory(dir=tmp))
+                            video_frames = _extract_again(
+                                part_videos, row, Path(scratch), frame_options
+                            )
                         files = frame_files(video_frames)
                     except OSError as err:  # as below: track_faces records it as unreadable
                         log.error("%s/%s: no frames to detect on: %s", row.part, row.video, err)
@@ -197,7 +207,7 @@ def detect_part(
         for kept in finished:
             kept.link_into(tmp)
     if area is not None:
-        area.prune(row.video_id for row, _, _ in plan)
+        area.prune(row.video_id for row, *_ in plan)
     elapsed = time.perf_counter() - start
     log.info(
         "%d frames detected in %.1f s (%.1f ms/frame); %d frames in the output",

@@ -176,7 +176,7 @@ def extract_part(
                 continue
             found = area.reusable(entry.video_id, key, need_data=False)
             row = _reused_row(entry, found) if found is not None else None
-            if row is not None and downstream.consumed(entry.video_id, f"entry:{found.key}"):
+            if row is not None and downstream.consumed(entry.video_id, found.identity):
                 rows[i] = row
                 settled.append(entry.video_id)
                 continue

@@ -289,6 +289,24 @@ def test_detection_decodes_the_frames_extraction_skipped_when_it_must_run_again(
     assert list(r2.detections.iterdir()) == []
 
 
+def test_a_skipped_video_gone_before_detection_is_reported_not_a_crash(
+    part, tmp_path, detector, caplog
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(part.parent, data)
+    moved = data / PART
+    run_chain(moved, tmp_path / "first", detector, tmp_path / "work", keep_frames=False)
+    r = _paths(tmp_path / "again", tmp_path / "work")
+    _extract(moved, r, keep_frames=False)  # skips every video
+    (moved / "mirror.mp4").unlink()  # gone before detection has to decode it again
+    with caplog.at_level(logging.ERROR):
+        _detect(r, detector, moved, batch_size=2)  # another key: every video detected again
+    assert sorted(p.name for p in r.detections.iterdir()) == ["faces", "grey"]
+    assert any(
+        "mirror.mp4: no frames to detect on" in m and "missing" in m for m in caplog.messages
+    )
+
+
 def test_deleting_the_work_area_only_costs_reuse(part, tmp_path, detector, clean) -> None:
     run_chain(part, tmp_path / "first", detector, tmp_path / "work")
     shutil.rmtree(tmp_path / "work")
