@@ -407,6 +407,8 @@ class PendingVideo:
     cut: CutFaces | None = None
     faces: tuple[FaceDetail, ...] = ()
     done: VideoResult | None = None
+    logits: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    error: ModelError | None = None  # the first model that failed on it: no other is asked
 
     def result(
         self, status: str, reason: str, score: float | None = None, scores=None
@@ -424,6 +426,25 @@ class PendingVideo:
             timings=dict(self.timings),
             path=str(self.path),
         )
+
+    def score(
+        self,
+        models: Sequence[ScoringModel],
+        score_image: ImageScorer = score_image_faces,
+        score_video: VideoScorer = score_video_faces,
+    ) -> None:
+        """Add ``models``' per-face logits (:func:`score_faces`), unless the video finished
+        early or a model already failed on it."""
+        if self.done is not None or self.error is not None:
+            return
+        try:
+            found = score_faces(
+                models, self.cut, self.policy, score_image, score_video, self.timings
+            )
+        except ModelError as err:
+            self.error = err
+        else:
+            self.logits.update(found)
 
     def finish(self, status: str, reason: str) -> PendingVideo:
         self.done = self.result(status, reason)
@@ -508,16 +529,14 @@ def prepare_video(
     return pending
 
 
-def finish_video(
-    pending: PendingVideo, logits: Mapping[str, Sequence[np.ndarray]] | ModelError
-) -> VideoResult:
+def finish_video(pending: PendingVideo) -> VideoResult:
     """The video's result from every model's per-face logits (or the model that failed on
     it): the seed's ensemble over them, with the per-face details."""
     if pending.done is not None:
         return pending.done
-    if isinstance(logits, ModelError):
-        return pending.finish("model_error", str(logits)).done
-    policy, name = pending.policy, pending.path.name
+    if pending.error is not None:
+        return pending.finish("model_error", str(pending.error)).done
+    policy, name, logits = pending.policy, pending.path.name, pending.logits
     pending.faces = face_details(pending.cut, logits, policy, pending.thumbnails)
     t = time.perf_counter()
     details = ensemble_details({m: {name: v} for m, v in logits.items()}, policy, [name])[name]
@@ -552,13 +571,8 @@ def score_video_file(
     """
     check_models(models, policy)
     pending = prepare_video(path, detector, models, policy, **options)
-    if pending.done is not None:
-        return pending.done
-    try:
-        logits = score_faces(models, pending.cut, policy, score_image, score_video, pending.timings)
-    except ModelError as err:
-        return finish_video(pending, err)
-    return finish_video(pending, logits)
+    pending.score(models, score_image, score_video)
+    return finish_video(pending)
 
 
 def list_videos(folder: str | os.PathLike) -> list[Path]:
@@ -780,21 +794,10 @@ def score_videos(
 
         def score_batch() -> None:
             pending = [p for *_, p in batch if p is not None and p.done is None]
-            outcome: dict[int, dict[str, list[np.ndarray]] | ModelError] = {
-                id(p): {} for p in pending
-            }
 
             def score_with(lm: ScoringModel) -> None:
                 for p in pending:
-                    logits = outcome[id(p)]
-                    if isinstance(logits, ModelError):
-                        continue
-                    try:
-                        logits.update(
-                            score_faces([lm], p.cut, policy, score_image, score_video, p.timings)
-                        )
-                    except ModelError as err:
-                        outcome[id(p)] = err
+                    p.score([lm], score_image, score_video)
 
             if pending:
                 if not model_set.resident:  # decoding's freed buffers, before the models come
@@ -808,7 +811,7 @@ def score_videos(
                     if picture is not None:
                         kept.link_into(tmp_pictures)
                 else:
-                    r = finish_video(p, outcome.get(id(p), {}))
+                    r = finish_video(p)
                     if picture is not None and r.faces:
                         from rf_models.report.video_sheet import plot_video_sheet
 
