@@ -83,11 +83,11 @@ def main() -> int:
     for run, (name, extra) in runs.items():
         path, width, height, seconds = videos[name]
         cmd = [sys.executable, "-m", "rf_models.predict", str(path), "--models", str(args.models)]
-        cmd += ["--config", str(args.config), *extra, "--no-pictures" if args.no_pictures else ""]
-        cmd = [c for c in cmd if c] + ["--out", str(work / f"out_{len(rows)}")]
-        gb, wall, code = peak_rss_of(cmd, work / f"run_{len(rows)}.log")
+        cmd += ["--config", str(args.config), *extra, "--out", str(work / f"out_{len(rows)}")]
+        cmd += ["--no-pictures"] if args.no_pictures else []
+        log = work / f"run_{len(rows)}.log"
+        gb, wall, code = peak_rss_of(cmd, log)
         if code != 0:
-            log = work / f"run_{len(rows)}.log"
             print(f"error: predict failed on {path} (exit {code}); see {log}")
             return 1
         rows[run] = (width, height, seconds, gb, wall)
