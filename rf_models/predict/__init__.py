@@ -18,7 +18,7 @@ import yaml
 
 from rf_models.config import ConfigError, merge_config, read_config_file, validate_config
 from rf_models.infer.videos import SCORED, VideoResult
-from rf_models.train.config import resolve_model_block
+from rf_models.train.config import INFERENCE_ONLY_KEYS, resolve_model_block
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
 
@@ -55,8 +55,10 @@ def find_models(
     models_dir: str | os.PathLike, config: Mapping[str, Any], names: Sequence[str] = ()
 ) -> dict[str, tuple[Path, dict[str, Any]]]:
     """``{model: (best.pt, block)}`` for every ``<models_dir>/<model>/best.pt`` (or only
-    ``names``). The block is the run's own ``model_config.yaml`` beside it (inference sizes
-    included), else the config's block with its overrides."""
+    ``names``). The block is the run's own ``model_config.yaml`` beside it, else the config's
+    block with its overrides. Training leaves the inference-only keys (``infer_size``,
+    ``flip_tta``) out of the run's file, so a model the config knows takes them from the
+    config's block, as the ``predict`` rule does."""
     root = Path(models_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: expected a folder of trained models, found no folder")
@@ -76,6 +78,9 @@ def find_models(
             block = (blocks.get("models") or {}).get(name)
             if not isinstance(block, dict):
                 raise ConfigError(f"{block_file}: expected models.{name}, a model block")
+            if name in (config.get("models") or {}) and name != "defaults":
+                configured = resolve_model_block(config, name)
+                block = {**block, **{k: configured[k] for k in INFERENCE_ONLY_KEYS}}
         else:
             block = resolve_model_block(config, name)
         out[name] = (root / name / "best.pt", block)

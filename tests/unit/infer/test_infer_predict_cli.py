@@ -15,9 +15,10 @@ from infer_testlib import block, write_checkpoint
 from rf_models.config import ConfigError
 from rf_models.demo.mp4 import write_mp4
 from rf_models.infer.submission import read_submission
-from rf_models.infer.videos import VideoResult
-from rf_models.predict import find_models, format_table, load_configs
+from rf_models.infer.videos import VideoResult, score_folder
+from rf_models.predict import find_models, format_table, load_configs, score_options
 from rf_models.predict.__main__ import main
+from rf_models.train.config import ModelConfig, resolve_model_block, training_block
 
 # The tiny models stand in for b0 and sf; the merged policy keeps the repository's other
 # models, which are left out (and their weights renormalised) as they have no checkpoint.
@@ -134,3 +135,48 @@ def test_format_table_aligns_columns():
     assert lines[2].endswith("no face kept") and "no_face (default score)" in lines[2]
     end = lines[0].index("P(FAKE)") + len("P(FAKE)")  # numbers right-aligned under it
     assert lines[1].index("0.912") + 5 == lines[2].index("0.500") + 5 == end
+
+
+def test_the_command_scores_like_the_predict_rule(setup, tmp_path, capsys):
+    """Training writes model_config.yaml without the inference-only keys; the command takes
+    them from the config's block, as the rule does, and writes the rule's submission."""
+    extra = tmp_path / "tta.yaml"
+    tta = {**EXTRA_CONFIG, "models": {"b0": block("image", flip_tta=True, infer_size=28)}}
+    extra.write_text(yaml.safe_dump(tta))
+    config = load_configs([extra])
+    resolved = resolve_model_block(config, "b0")
+    models = tmp_path / "models"
+    (models / "b0").mkdir(parents=True)
+    write_checkpoint(models / "b0" / "best.pt", resolved, "b0")
+    run_file = {"models": {"b0": training_block(resolved)}}  # as the train rule writes it
+    (models / "b0" / "model_config.yaml").write_text(yaml.safe_dump(run_file))
+    _, found = find_models(models, config)["b0"]
+    assert (found["flip_tta"], found["infer_size"]) == (True, 28)
+    assert found == resolved
+
+    out = tmp_path / "cli"
+    argv = [str(setup["videos"]), "--models", str(models), "--config", str(extra)]
+    assert main([*argv, "--out", str(out), "--no-pictures"]) == 0
+    capsys.readouterr()
+    rule = tmp_path / "rule"
+    rule.mkdir()
+    score_folder(  # the predict rule's call, with the config's resolved blocks
+        setup["videos"],
+        {"b0": (models / "b0" / "best.pt", resolved)},
+        config["ensemble"]["policy"],
+        rule / "submission.csv",
+        device="cpu",
+        **score_options(config["detect"], config["predict"]),
+    )
+    assert (out / "submission.csv").read_bytes() == (rule / "submission.csv").read_bytes()
+    # the run's file alone (the defaults: no flip, input size) scores otherwise
+    plain = ModelConfig.from_dict("b0", training_block(resolved)).to_dict()
+    score_folder(
+        setup["videos"],
+        {"b0": (models / "b0" / "best.pt", plain)},
+        config["ensemble"]["policy"],
+        rule / "plain.csv",
+        device="cpu",
+        **score_options(config["detect"], config["predict"]),
+    )
+    assert (rule / "plain.csv").read_bytes() != (rule / "submission.csv").read_bytes()
