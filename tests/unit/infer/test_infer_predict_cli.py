@@ -160,23 +160,21 @@ def test_the_command_scores_like_the_predict_rule(setup, tmp_path, capsys):
     capsys.readouterr()
     rule = tmp_path / "rule"
     rule.mkdir()
-    score_folder(  # the predict rule's call, with the config's resolved blocks
-        setup["videos"],
-        {"b0": (models / "b0" / "best.pt", resolved)},
-        config["ensemble"]["policy"],
-        rule / "submission.csv",
-        device="cpu",
-        **score_options(config["detect"], config["predict"]),
-    )
-    assert (out / "submission.csv").read_bytes() == (rule / "submission.csv").read_bytes()
+
+    def rule_submission(blk: dict, name: str) -> bytes:
+        """The predict rule's call, with ``blk`` for b0."""
+        score_folder(
+            setup["videos"],
+            {"b0": (models / "b0" / "best.pt", blk)},
+            config["ensemble"]["policy"],
+            rule / name,
+            device="cpu",
+            **score_options(config["detect"], config["predict"]),
+        )
+        return (rule / name).read_bytes()
+
+    # the rule scores with the config's resolved block
+    assert (out / "submission.csv").read_bytes() == rule_submission(resolved, "submission.csv")
     # the run's file alone (the defaults: no flip, input size) scores otherwise
     plain = ModelConfig.from_dict("b0", training_block(resolved)).to_dict()
-    score_folder(
-        setup["videos"],
-        {"b0": (models / "b0" / "best.pt", plain)},
-        config["ensemble"]["policy"],
-        rule / "plain.csv",
-        device="cpu",
-        **score_options(config["detect"], config["predict"]),
-    )
-    assert (rule / "plain.csv").read_bytes() != (rule / "submission.csv").read_bytes()
+    assert rule_submission(plain, "plain.csv") != (out / "submission.csv").read_bytes()
