@@ -87,20 +87,40 @@ def _detect_video(
     return None
 
 
-def _extract_again(
-    videos: dict[str, VideoEntry], row: ManifestRow, scratch: Path, opts: FrameOptions
-) -> Path:
-    """Decode one video's frames into ``scratch`` as extract_frames would (detection lost
-    them to the temporary-frames skip); the folder they are in. ``videos``: the part's
-    listing by file name. OSError when the video is gone or no longer decodes."""
-    entry = videos.get(row.video)
-    if entry is None:
-        raise FileNotFoundError(f"{row.video} is not in its part any more")
-    log.info("%s/%s: its frames were not extracted; decoding them again", row.part, row.video)
-    again = extract_video(entry, scratch, opts)
-    if not again.usable:
-        raise OSError(f"decoding it again gave {again.status}: {again.reason}")
-    return scratch / row.video_id
+class _FrameSource:
+    """Where a video's frames are: ``frames_dir/<video_id>``, or, when extraction left them
+    out (temporary frames) and ``part_dir`` and ``opts`` are given, a scratch folder under
+    ``scratch_root`` they are decoded into again, as extract_frames would write them. The
+    part's listing is read once, the first time a video needs it."""
+
+    def __init__(
+        self,
+        frames_dir: Path,
+        scratch_root: Path,
+        part_dir: str | Path | None,
+        opts: FrameOptions | None,
+    ) -> None:
+        self.frames_dir, self.scratch_root = frames_dir, scratch_root
+        self.part_dir, self.opts = part_dir, opts
+        self._videos: dict[str, VideoEntry] | None = None
+
+    def folder(self, row: ManifestRow, stack: contextlib.ExitStack) -> Path:
+        """The folder of ``row``'s frames (a scratch one lives as long as ``stack``).
+        OSError when the video is gone or no longer decodes."""
+        folder = self.frames_dir / row.video_id
+        if folder.exists() or self.part_dir is None or self.opts is None:
+            return folder
+        if self._videos is None:
+            self._videos = {e.video: e for e in part_entries(self.part_dir)}
+        entry = self._videos.get(row.video)
+        if entry is None:
+            raise FileNotFoundError(f"{row.video} is not in its part any more")
+        log.info("%s/%s: its frames were not extracted; decoding them again", row.part, row.video)
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=self.scratch_root)))
+        again = extract_video(entry, scratch, self.opts)
+        if not again.usable:
+            raise OSError(f"decoding it again gave {again.status}: {again.reason}")
+        return scratch / row.video_id
 
 
 def detect_part(
@@ -153,29 +173,17 @@ def detect_part(
     total = computed = 0  # frames with detections in the output; frames detected now
     start = time.perf_counter()
     reused = sum(kept is not None for *_, kept in plan)
-    part_videos: dict[str, VideoEntry] = {}  # the part's listing, read once if ever needed
     with (
         atomic_output_dir(out_dir) as tmp,
         Progress(f"{STAGE} {part}", len(plan), reused) as progress,
     ):
+        frame_source = _FrameSource(frames_dir, Path(tmp), part_dir, frame_options)
         finished: list[Entry] = []
         for row, source, key, kept in plan:
             if kept is None:
                 with contextlib.ExitStack() as stack:
-                    video_frames = frames_dir / row.video_id
                     try:
-                        if (
-                            not video_frames.exists()
-                            and part_dir is not None
-                            and frame_options is not None
-                        ):
-                            if not part_videos:
-                                part_videos.update((e.video, e) for e in part_entries(part_dir))
-                            scratch = stack.enter_context(tempfile.TemporaryDirectory(dir=tmp))
-                            video_frames = _extract_again(
-                                part_videos, row, Path(scratch), frame_options
-                            )
-                        files = frame_files(video_frames)
+                        files = frame_files(frame_source.folder(row, stack))
                     except OSError as err:  # as below: track_faces records it as unreadable
                         log.error("%s/%s: no frames to detect on: %s", row.part, row.video, err)
                         progress.advance()
