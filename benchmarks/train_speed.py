@@ -2,12 +2,14 @@
 
     python benchmarks/train_speed.py [--archs a b ...] [--image-size 64] [--image-batch 8]
         [--video-size 64] [--video-frames 32] [--video-batch 2] [--steps 3] [--threads 2]
-        [--device cpu] [--json out.json]
+        [--device cpu] [--memory-format contiguous|channels_last|both] [--json out.json]
 
 Each architecture runs in its own process so its peak resident memory is its own. A step is
 forward, class-weighted loss, backward and a Nesterov SGD update on random input (the model
 in training mode, as in the loop); the first step is reported apart as warm-up. Also times
-the data transforms (Aug A on one image crop, Aug V on one clip) at the seed's sizes.
+the data transforms (Aug A on one image crop, Aug V on one clip) at the seed's sizes. With
+``--memory-format both`` each architecture also runs in channels-last (as training does when a
+block's ``channels_last`` is true) and the table gives the ratio of the two step times.
 """
 
 from __future__ import annotations
@@ -34,17 +36,22 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_arch(arch: str, shape: tuple[int, ...], steps: int, device: str) -> dict[str, Any]:
+def bench_arch(
+    arch: str, shape: tuple[int, ...], steps: int, device: str, memory_format: str
+) -> dict[str, Any]:
     from rf_models.models.factory import create_model
 
     dev = torch.device(device)
     rss_before = _peak_rss_mb()
-    model = create_model(arch, num_classes=2).to(dev).train()
+    fmt = torch.contiguous_format
+    if memory_format == "channels_last":
+        fmt = torch.channels_last if len(shape) == 4 else torch.channels_last_3d
+    model = create_model(arch, num_classes=2).to(dev, memory_format=fmt).train()
     opt = torch.optim.SGD(
         model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4, nesterov=True
     )
     weight = torch.tensor([1.8, 0.2], device=dev)
-    x = torch.randn(shape, device=dev)
+    x = torch.randn(shape, device=dev).contiguous(memory_format=fmt)
     y = torch.randint(0, 2, (shape[0],), device=dev)
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
@@ -60,6 +67,7 @@ def bench_arch(arch: str, shape: tuple[int, ...], steps: int, device: str) -> di
         times.append(time.perf_counter() - t0)
     out = {
         "arch": arch,
+        "memory_format": memory_format,
         "input": list(shape),
         "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
         "first_step_s": times[0],
@@ -75,29 +83,13 @@ def bench_arch(arch: str, shape: tuple[int, ...], steps: int, device: str) -> di
 def bench_transforms(repeats: int = 5) -> dict[str, float]:
     """Seconds per training sample for Aug A (320 px crop -> 299) and Aug V (32 frames of
     256 px -> 224), the seed's sizes."""
-    from rf_models.train.config import ModelConfig
+    from rf_models.predict import load_configs
+    from rf_models.train.config import ModelConfig, resolve_model_block
     from rf_models.train.transforms import ClipTrainTransform, ImageTrainTransform
 
-    common = {
-        "colour": "RGB",
-        "mean": [0.5] * 3,
-        "std": [0.5] * 3,
-        "batch_size": 1,
-        "gpus": 1,
-        "base_lr": 0.01,
-        "warmup_lr": 0.01,
-        "lr_steps": [],
-        "max_iter": 1,
-        "split": "bench",
-        "val_every": 1,
-    }
-    image_cfg = ModelConfig.from_dict(
-        "a", {**common, "kind": "image", "arch": "x", "input_size": 299, "aug": "A"}
-    )
-    video_cfg = ModelConfig.from_dict(
-        "v",
-        {**common, "kind": "video", "arch": "x", "input_size": 224, "aug": "V", "aug_extra": True},
-    )
+    config = load_configs([])  # the repository's config.yaml: b0's and sf's seed blocks
+    image_cfg = ModelConfig.from_dict("b0", resolve_model_block(config, "b0"))
+    video_cfg = ModelConfig.from_dict("sf", resolve_model_block(config, "sf"))
     rng = np.random.default_rng(0)
     img = torch.from_numpy(rng.integers(0, 256, (3, 320, 320), dtype=np.uint8))
     clip = torch.from_numpy(rng.integers(0, 256, (32, 3, 256, 256), dtype=np.uint8))
@@ -124,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
+    p.add_argument(
+        "--memory-format", choices=["contiguous", "channels_last", "both"], default="contiguous"
+    )
     p.add_argument("--json", default=None, help="also write the results here")
     p.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -133,27 +128,38 @@ def main(argv: list[str] | None = None) -> int:
             shape = (args.video_batch, 3, args.video_frames, args.video_size, args.video_size)
         else:
             shape = (args.image_batch, 3, args.image_size, args.image_size)
-        print(json.dumps(bench_arch(args.one, shape, args.steps, args.device)))
+        result = bench_arch(args.one, shape, args.steps, args.device, args.memory_format)
+        print(json.dumps(result))
         return 0
+    formats = (
+        ["contiguous", "channels_last"] if args.memory_format == "both" else [args.memory_format]
+    )
     rows = []
     for arch in args.archs:
-        cmd = [sys.executable, str(Path(__file__)), "--one", arch]
-        for key in ("image_size", "image_batch", "video_size", "video_frames", "video_batch",
-                    "steps", "threads", "device"):  # fmt: skip
-            cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode:
-            raise SystemExit(f"benchmark of {arch} failed:\n{done.stderr[-3000:]}")
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        for fmt in formats:
+            cmd = [sys.executable, str(Path(__file__)), "--one", arch, "--memory-format", fmt]
+            for key in ("image_size", "image_batch", "video_size", "video_frames", "video_batch",
+                        "steps", "threads", "device"):  # fmt: skip
+                cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode:
+                raise SystemExit(f"benchmark of {arch} failed:\n{done.stderr[-3000:]}")
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     transforms = bench_transforms()
-    print("| arch | input | params (M) | first step (s) | step (s) | peak RSS (MB) |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| arch | memory format | input | params (M) | first step (s) | step (s) | peak RSS (MB) |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         shape = "x".join(str(v) for v in r["input"])
         print(
-            f"| {r['arch']} | {shape} | {r['params_m']:.1f} | {r['first_step_s']:.2f} | "
-            f"{r['step_s']:.2f} | {r['peak_rss_mb']:.0f} |"
+            f"| {r['arch']} | {r['memory_format']} | {shape} | {r['params_m']:.1f} | "
+            f"{r['first_step_s']:.2f} | {r['step_s']:.2f} | {r['peak_rss_mb']:.0f} |"
         )
+    if len(formats) == 2:
+        step = {(r["arch"], r["memory_format"]): r["step_s"] for r in rows}
+        ratios = [f"{a} {step[a, 'channels_last'] / step[a, 'contiguous']:.2f}" for a in args.archs]
+        print("step time, channels-last / contiguous: " + ", ".join(ratios))
     print(
         f"Aug A (320 px -> 299): {transforms['aug_a_image_s'] * 1000:.1f} ms/image; "
         f"Aug V (32 x 256 px -> 224): {transforms['aug_v_clip_s'] * 1000:.1f} ms/clip"

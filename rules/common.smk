@@ -6,7 +6,12 @@ import sys
 from snakemake.logging import logger
 
 from rf_models.config import part_names, split_parts, split_problem, validate_config
-from rf_models.train.config import resolve_model_block, training_block
+from rf_models.train.config import (
+    init_chain,
+    models_to_train,
+    resolve_model_block,
+    training_block,
+)
 from rf_models.data.dfdc import part_signature
 from rf_models.paths import DETECTOR_WEIGHTS
 from rf_models.report.registry import FIGURE_NAMES, FIGURES
@@ -31,8 +36,8 @@ LIST_KINDS = ["train_image", "val_image", "train_video", "val_video"]
 wildcard_constraints:
     part="[^/]+",
     split="[^/]+",
-    # only the configured models (their names are [A-Za-z0-9_.-]+, checked by the schema)
-    model="|".join(re.escape(m) for m in config["train"]["models"]) or "(?!)",
+    # only the models this run trains (names [A-Za-z0-9_.-]+, checked by the schema)
+    model="|".join(re.escape(m) for m in models_to_train(config)) or "(?!)",
 
 
 def part_dir(part):
@@ -94,18 +99,31 @@ def split_manifests(kind):
     return inputs
 
 
-MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in config["train"]["models"]}
+# train.models, and the blocks they start from (init_model), which are trained but not scored
+MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in models_to_train(config)}
+# how many blocks start from each one (directly or through another)
+INIT_USERS = {
+    m: sum(m in init_chain(config, n)[1:] for n in MODEL_BLOCKS) for m in MODEL_BLOCKS
+}
 
 # Subset runs: a split that `parts` cannot form, and the models and ensemble that need it, are
 # left out of `all` with a warning; asking for their outputs fails with the reason.
 ABSENT_SPLITS = {
     s: why for s in config["lists"]["splits"] if (why := split_problem(config, s))
 }
-TRAINED = [m for m, b in MODEL_BLOCKS.items() if b["split"] not in ABSENT_SPLITS]
+TRAINED = [
+    m
+    for m in config["train"]["models"]
+    if all(MODEL_BLOCKS[s]["split"] not in ABSENT_SPLITS for s in init_chain(config, m))
+]
 ENSEMBLE_SPLIT = config["ensemble"]["split"]
 _unused = []
 for _split, _why in ABSENT_SPLITS.items():
-    _needs = [m for m, b in MODEL_BLOCKS.items() if b["split"] == _split]
+    _needs = [
+        m
+        for m in MODEL_BLOCKS
+        if any(MODEL_BLOCKS[s]["split"] == _split for s in init_chain(config, m))
+    ]
     _needs += ["the ensemble"] if _split == ENSEMBLE_SPLIT else []
     if _needs:
         logger.warning(

@@ -36,6 +36,8 @@ rule train_model:
         f"{LOGS}/train/{{model}}.log",
     benchmark:
         f"{BENCH}/train/{{model}}.tsv"
+    # a block that others start from (init_model) holds them up: it goes first
+    priority: lambda wc: INIT_USERS[wc.model]
     conda:
         "envs/rf-workflow.yaml"
     threads: 2

@@ -54,21 +54,30 @@ def score_options(detect: Mapping[str, Any], sampling: Mapping[str, Any]) -> dic
 def find_models(
     models_dir: str | os.PathLike, config: Mapping[str, Any], names: Sequence[str] = ()
 ) -> dict[str, tuple[Path, dict[str, Any]]]:
-    """``{model: (best.pt, block)}`` for every ``<models_dir>/<model>/best.pt`` (or only
-    ``names``). The block is the run's own ``model_config.yaml`` beside it, else the config's
-    block with its overrides. Training leaves the inference-only keys (``infer_size``,
-    ``flip_tta``) out of the run's file, so a model the config knows takes them from the
-    config's block, as the ``predict`` rule does."""
+    """``{model: (best.pt, block)}`` for every ``<models_dir>/<model>/best.pt`` that the
+    ensemble policy weighs (or only ``names``, which it must weigh): a block trained only as
+    another's starting point, such as the demo's ``sf_pretrain``, is not scored. The block is
+    the run's own ``model_config.yaml`` beside it, else the config's block with its
+    overrides. Training leaves the inference-only keys (``infer_size``, ``flip_tta``) out of
+    the run's file, so a model the config knows takes them from the config's block, as the
+    ``predict`` rule does."""
     root = Path(models_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: expected a folder of trained models, found no folder")
-    found = sorted(p.parent.name for p in root.glob("*/best.pt"))
+    weighed = {m for g in config["ensemble"]["policy"]["groups"].values() for m in g["models"]}
+    unweighed = [m for m in names if m not in weighed]
+    if unweighed:
+        raise ConfigError(
+            f"--model {unweighed}: ensemble.policy weighs only {sorted(weighed)}; a model "
+            "outside it cannot be scored"
+        )
+    found = sorted(p.parent.name for p in root.glob("*/best.pt") if p.parent.name in weighed)
     wanted = list(names) or found
     missing = [m for m in wanted if m not in found]
     if missing or not wanted:
         raise FileNotFoundError(
             f"{root}: expected <model>/best.pt for {missing or 'at least one model'}, "
-            f"found models {found}"
+            f"found models of ensemble.policy {found}"
         )
     out = {}
     for name in wanted:

@@ -166,22 +166,77 @@ def scale_block(block: dict[str, Any], scales: Mapping[str, float]) -> None:
         block["sample_step"] = scaled(block["sample_step"], "sample_step_scale")
 
 
+def trained_checkpoint(results_dir: str, model: str) -> str:
+    """Where the train_model rule writes ``model``'s best checkpoint."""
+    return f"{results_dir}/models/{model}/best.pt"
+
+
+def _block_of(config: Mapping[str, Any], name: str, key: str) -> Mapping[str, Any]:
+    models = config.get("models", {})
+    if name not in models or name == "defaults":
+        known = sorted(set(models) - {"defaults"})
+        raise ConfigError(f"config key {key}: {name!r} has no block in `models` ({known})")
+    return models[name]
+
+
+def _init_model_of(config: Mapping[str, Any], name: str) -> str | None:
+    own = _block_of(config, name, "train.models")
+    overrides = config.get("train", {}).get("overrides", {}).get(own.get("kind"), {})
+    return overrides.get("init_model", own.get("init_model"))
+
+
+def init_chain(config: Mapping[str, Any], name: str) -> list[str]:
+    """``name``, the block it starts from (``init_model``), that block's, and so on."""
+    chain = [name]
+    while (source := _init_model_of(config, chain[-1])) is not None:
+        _block_of(config, source, f"models.{chain[-1]}.init_model")
+        if source in chain:
+            raise ConfigError(
+                f"config key models.{chain[-1]}.init_model: a cycle, "
+                + " -> ".join([*chain[chain.index(source) :], source])
+            )
+        chain.append(source)
+    return chain
+
+
+def models_to_train(config: Mapping[str, Any]) -> list[str]:
+    """``train.models`` and every block they start from through ``init_model``, each source
+    before the first model that needs it."""
+    order: list[str] = []
+    for name in config["train"]["models"]:
+        order += [m for m in reversed(init_chain(config, name)) if m not in order]
+    return order
+
+
 def resolve_model_block(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     """The full block of model ``name``: models.defaults of its kind, the block, then
-    train.overrides (scales last, split renamed), with run-setting defaults; checked.
+    train.overrides (scales last, split renamed), with run-setting defaults; checked. A block
+    with ``init_model`` starts from that block's trained best.pt under ``results_dir`` (its
+    ``init``), which must be the same architecture.
 
     ``config`` is the workflow configuration (validated). Returns plain data for rule params
     and the per-model file the training command reads.
     """
-    models = config.get("models", {})
-    if name not in models or name == "defaults":
-        known = sorted(set(models) - {"defaults"})
-        raise ConfigError(f"config key train.models: {name!r} has no block in `models` ({known})")
-    own = models[name]
+    block = _merged_block(config, name)
+    source = block.pop("init_model", None)
+    if source is not None:
+        init_chain(config, name)  # unknown names and cycles
+        arch = _merged_block(config, source)["arch"]
+        if arch != block["arch"]:
+            raise ConfigError(
+                f"config key models.{name}.init_model: {source!r} is a {arch}, "
+                f"{name!r} a {block['arch']}; a model can start only from its own architecture"
+            )
+        block["init"] = trained_checkpoint(config["results_dir"], source)
+    return ModelConfig.from_dict(name, block, source=f"models.{name}").to_dict()
+
+
+def _merged_block(config: Mapping[str, Any], name: str) -> dict[str, Any]:
+    own = _block_of(config, name, "train.models")
     kind = own.get("kind")
     block = {
         **defaults_of("model_block"),
-        **models.get("defaults", {}).get(kind, {}),
+        **config.get("models", {}).get("defaults", {}).get(kind, {}),
         **own,
     }
     train = config.get("train", {}).get("overrides", {})
@@ -194,4 +249,4 @@ def resolve_model_block(config: Mapping[str, Any], name: str) -> dict[str, Any]:
     scale_block(block, scales)
     splits = train.get("splits", {})
     block["split"] = splits.get(block.get("split"), block.get("split"))
-    return ModelConfig.from_dict(name, block, source=f"models.{name}").to_dict()
+    return block

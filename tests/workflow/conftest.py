@@ -49,6 +49,8 @@ def reduced_demo_config(workdir) -> dict:
             "build": ["demo"],
             "splits": {"demo": {"val": [1], "train": "rest"}},
         },
+        # sf starts from another SlowFast trained first, as the demo's four do
+        "models": {"sf_pretrain": {"kind": "video"}, "sf": {"init_model": "sf_pretrain"}},
         "train": {
             "models": ["b0", "sf"],
             "device": "cpu",

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from rf_models.data.manifest import read_manifest
 from rf_models.infer.submission import read_submission
@@ -28,6 +29,24 @@ def test_each_model_has_checkpoint_metrics_and_curves(demo_run):
         assert rows and all(np.isfinite(float(r["train_loss"])) for r in rows)
         log = (results(demo_run) / "logs" / "train" / f"{model}.log").read_text()
         assert "rank 0 of 1" in log
+
+
+def test_a_model_starts_from_the_block_it_names_trained_first(demo_run):
+    models = results(demo_run) / "models"
+    source = models / "sf_pretrain" / "best.pt"
+    assert source.stat().st_size > 0
+    block = yaml.safe_load((models / "sf" / "model_config.yaml").read_text())["models"]["sf"]
+    assert block["init"] == str(source)
+    logs = results(demo_run) / "logs" / "train"
+    assert f"initial weights: {source}" in (logs / "sf.log").read_text()
+    assert "initial weights: random" in (logs / "sf_pretrain.log").read_text()
+    # trained, not scored: no predictions, no ensemble column
+    assert sorted(p.name for p in (results(demo_run) / "predictions" / "demo").iterdir()) == [
+        "b0.npz",
+        "sf.npz",
+    ]
+    metrics = (results(demo_run) / "ensemble" / "demo" / "metrics.csv").read_text()
+    assert "sf_pretrain" not in metrics
 
 
 def test_ensemble_scores_every_validation_video(demo_run):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import cv2
@@ -112,6 +113,20 @@ def test_find_models_reads_each_runs_block(setup):
     assert path == setup["models"] / "b0" / "best.pt" and blk["arch"] == "infer_tiny2d"
     # without model_config.yaml, the config's block (with its overrides) is used
     assert config["models"]["b0"]["arch"] == "tf_efficientnet_b0"
+
+
+def test_a_block_trained_only_as_a_starting_point_is_not_scored(setup, tmp_path, capsys):
+    # the demo's sf_pretrain: trained beside the others, weighed by no ensemble group
+    models = tmp_path / "models"
+    shutil.copytree(setup["models"], models)
+    shutil.copytree(models / "sf", models / "sf_pretrain")
+    config = load_configs([setup["config"]])
+    assert list(find_models(models, config)) == ["b0", "sf"]
+    with pytest.raises(ConfigError, match="ensemble.policy weighs only"):
+        find_models(models, config, ["sf_pretrain"])
+    argv = [str(setup["videos"]), "--models", str(models), "--model", "sf_pretrain"]
+    assert main([*argv, "--config", str(setup["config"]), "--out", str(tmp_path / "o")]) == 2
+    assert "--model ['sf_pretrain']: ensemble.policy weighs only" in capsys.readouterr().err
 
 
 def test_load_configs_merges_over_the_repository_config(tmp_path):

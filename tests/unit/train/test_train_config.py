@@ -8,7 +8,13 @@ import pytest
 import yaml
 
 from rf_models.config import ConfigError, validate_config
-from rf_models.train.config import ModelConfig, load_model_config, resolve_model_block
+from rf_models.train.config import (
+    ModelConfig,
+    init_chain,
+    load_model_config,
+    models_to_train,
+    resolve_model_block,
+)
 from tests.seed_config import seed_config
 
 NAMES = ["b0", "b1", "b1short", "b1long", "b3", "r34", "xcep", "sf", "sf_noaug", "sf_16x8",
@@ -182,3 +188,77 @@ def test_bad_overrides_name_the_key(override, message):
     with pytest.raises(ConfigError) as err:
         validate_config(config)
     assert message in str(err.value)
+
+
+def _with_models(models: dict, train_models: list[str] | None = None, **overrides) -> dict:
+    """config.yaml with blocks added or changed (a block's keys merge over its own)."""
+    config = seed_config()
+    for name, keys in models.items():
+        config["models"][name] = {**config["models"].get(name, {}), **keys}
+    if train_models is not None:
+        config["train"]["models"] = train_models
+    config["train"]["overrides"].update(overrides)
+    return validate_config(config)
+
+
+def test_init_model_starts_from_another_blocks_trained_checkpoint():
+    config = _with_models(
+        {"sf_base": {"kind": "video", "max_iter": 3000}, "sf": {"init_model": "sf_base"}},
+        video={"init": None},
+    )
+    config["results_dir"] = "work/results"
+    sf, base = resolve_model_block(config, "sf"), resolve_model_block(config, "sf_base")
+    # the path rules/train.smk writes the source's best checkpoint to
+    assert sf["init"] == "work/results/models/sf_base/best.pt"
+    assert "init_model" not in sf and base["init"] is None and base["max_iter"] == 3000
+    # trained first, once, though several models start from it; not a scored model
+    assert models_to_train(config) == [
+        "b0", "b1", "b1short", "b1long", "b3", "r34", "xcep", "sf_base", "sf", "sf_noaug",
+        "sf_16x8", "sf_alldata",
+    ]  # fmt: skip
+    assert init_chain(config, "sf") == ["sf", "sf_base"] and init_chain(config, "b0") == ["b0"]
+
+
+def test_init_model_chains_train_every_source_first():
+    config = _with_models(
+        {
+            "sf_a": {"kind": "video"},
+            "sf_b": {"kind": "video", "init_model": "sf_a"},
+            "sf": {"init_model": "sf_b"},
+        },
+        train_models=["b0", "sf"],
+    )
+    assert models_to_train(config) == ["b0", "sf_a", "sf_b", "sf"]
+    assert init_chain(config, "sf") == ["sf", "sf_b", "sf_a"]
+
+
+@pytest.mark.parametrize(
+    "models, overrides, message",
+    [
+        ({"sf": {"init_model": "nope"}}, {}, "models.sf.init_model: 'nope' has no block"),
+        ({"sf": {"init_model": "sf"}}, {}, "a cycle, sf -> sf"),
+        (
+            {"sf": {"init_model": "sf_noaug"}, "sf_noaug": {"init_model": "sf"}},
+            {},
+            "a cycle, sf -> sf_noaug -> sf",
+        ),
+        # an override reaches every block of the kind, its source included
+        (
+            {"sf_base": {"kind": "video"}},
+            {"video": {"init_model": "sf_base"}},
+            "sf_base -> sf_base",
+        ),
+        ({"sf": {"init_model": "r34"}}, {}, "'r34' is a resnet34, 'sf' a slowfast_r50"),
+    ],
+)
+def test_bad_init_models_name_the_key(models, overrides, message):
+    config = _with_models(models, **overrides)
+    with pytest.raises(ConfigError) as err:
+        models_to_train(config)
+        resolve_model_block(config, "sf")
+    assert message in str(err.value)
+
+
+def test_init_model_must_be_a_plain_name():
+    with pytest.raises(ConfigError, match="models.sf.init_model"):
+        _with_models({"sf": {"init_model": "../elsewhere"}})
