@@ -31,13 +31,15 @@ FRAME_OPTIONS = {
     k: v for k, v in config["frames"].items() if k not in ("temp", "max_parts")
 }
 LIST_KINDS = ["train_image", "val_image", "train_video", "val_video"]
+# train.models, and the blocks they start from (init_model), which are trained but not scored
+TRAIN_ORDER = models_to_train(config)
 
 
 wildcard_constraints:
     part="[^/]+",
     split="[^/]+",
     # only the models this run trains (names [A-Za-z0-9_.-]+, checked by the schema)
-    model="|".join(re.escape(m) for m in models_to_train(config)) or "(?!)",
+    model="|".join(re.escape(m) for m in TRAIN_ORDER) or "(?!)",
 
 
 def part_dir(part):
@@ -99,8 +101,7 @@ def split_manifests(kind):
     return inputs
 
 
-# train.models, and the blocks they start from (init_model), which are trained but not scored
-MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in models_to_train(config)}
+MODEL_BLOCKS = {m: resolve_model_block(config, m) for m in TRAIN_ORDER}
 # how many blocks start from each one (directly or through another)
 INIT_USERS = {
     m: sum(m in init_chain(config, n)[1:] for n in MODEL_BLOCKS) for m in MODEL_BLOCKS

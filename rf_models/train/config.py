@@ -179,16 +179,10 @@ def _block_of(config: Mapping[str, Any], name: str, key: str) -> Mapping[str, An
     return models[name]
 
 
-def _init_model_of(config: Mapping[str, Any], name: str) -> str | None:
-    own = _block_of(config, name, "train.models")
-    overrides = config.get("train", {}).get("overrides", {}).get(own.get("kind"), {})
-    return overrides.get("init_model", own.get("init_model"))
-
-
 def init_chain(config: Mapping[str, Any], name: str) -> list[str]:
     """``name``, the block it starts from (``init_model``), that block's, and so on."""
     chain = [name]
-    while (source := _init_model_of(config, chain[-1])) is not None:
+    while (source := _merged_block(config, chain[-1]).get("init_model")) is not None:
         _block_of(config, source, f"models.{chain[-1]}.init_model")
         if source in chain:
             raise ConfigError(

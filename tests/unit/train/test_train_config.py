@@ -262,3 +262,12 @@ def test_bad_init_models_name_the_key(models, overrides, message):
 def test_init_model_must_be_a_plain_name():
     with pytest.raises(ConfigError, match="models.sf.init_model"):
         _with_models({"sf": {"init_model": "../elsewhere"}})
+
+
+def test_init_model_in_a_kinds_defaults_reaches_its_source_too():
+    config = seed_config()
+    config["models"]["sf_base"] = {"kind": "video"}
+    config["models"]["defaults"]["video"]["init_model"] = "sf_base"
+    config = validate_config(config)
+    with pytest.raises(ConfigError, match="a cycle, sf_base -> sf_base"):
+        models_to_train(config)
