@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -292,25 +292,6 @@ class WorkArea:
             shutil.rmtree(old, ignore_errors=True)
         os.replace(slot.path, final)
 
-    def record(
-        self,
-        video_id: str,
-        key: str | None,
-        compute: Callable[[], dict[str, Any]],
-        keep: Callable[[dict[str, Any]], bool] = lambda record: True,
-    ) -> tuple[dict[str, Any], bool]:
-        """(record, reused) for a stage whose per-video result is a JSON record and no files
-        (e.g. a video's scores): the record kept under ``key``, else ``compute()``, kept when
-        ``keep(record)`` (say no for failures that may pass, such as an I/O error)."""
-        found = self.reusable(video_id, key)
-        if found is not None:
-            return found.record, True
-        record = compute()
-        if key is not None and keep(record):
-            with self.commit(video_id, key) as slot:
-                slot.record = record
-        return record, False
-
     def prune(self, keep: Iterable[str]) -> int:
         """Remove the entries of videos not in ``keep`` (videos no longer in the part)."""
         keep = set(keep)
@@ -320,6 +301,35 @@ class WorkArea:
                 shutil.rmtree(path, ignore_errors=True)
                 removed += 1
         return removed
+
+
+class NullWorkArea:
+    """The work area of a run that has none: no key, so nothing is reused or kept."""
+
+    def key(self, video_id: str, **deps: Any) -> None:
+        return None
+
+    def entry(self, video_id: str) -> None:
+        return None
+
+    def reusable(self, video_id: str, key: str | None, need_data: bool = True) -> None:
+        return None
+
+    def prune(self, keep: Iterable[str]) -> int:
+        return 0
+
+
+def open_work_area(
+    root: str | os.PathLike | None,
+    stage: str,
+    params: Mapping[str, Any],
+    modules: Iterable[str] = (),
+    libraries: Iterable[str] = (),
+) -> WorkArea | NullWorkArea:
+    """The stage's :class:`WorkArea` at ``root``, or a :class:`NullWorkArea` without one."""
+    if root is None:
+        return NullWorkArea()
+    return WorkArea(root, stage, params, modules, libraries)
 
 
 class UpstreamArea:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,12 +11,11 @@ import cv2
 
 from rf_models.data.layout import crop_name, encode_params
 from rf_models.data.manifest import ManifestRow, read_manifest, write_manifest
-from rf_models.io_utils import atomic_output_dir
-from rf_models.progress import Progress
+from rf_models.resume_loop import Planned, VideoLoop
 from rf_models.track.tracks import TracksFormatError, VideoTracks
 from rf_models.track.tracks_io import read_tracks_json
 from rf_models.video.decode import FrameReader, VideoError
-from rf_models.work_area import Entry, UpstreamArea, WorkArea, file_identity
+from rf_models.work_area import UpstreamArea, file_identity
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +93,10 @@ def _outcome(row: ManifestRow) -> dict:
     return {"status": row.status, "reason": row.reason, "num_faces": row.num_faces}
 
 
+def _with_outcome(row: ManifestRow, outcome: dict) -> ManifestRow:
+    return row.with_status(outcome["status"], outcome["reason"], num_faces=outcome["num_faces"])
+
+
 def align_part(
     part_dir: str | Path,
     tracks_dir: str | Path,
@@ -117,61 +119,36 @@ def align_part(
     part_dir, tracks_dir = Path(part_dir), Path(tracks_dir)
     rows = read_manifest(manifest_in)
     part = next((row.part for row in rows), Path(faces_out).name)
-    params = {"ext": ext, "quality": quality}
-    area = WorkArea(work, STAGE, params, CODE, LIBRARIES) if work is not None else None
+    loop = VideoLoop(work, STAGE, {"ext": ext, "quality": quality}, CODE, LIBRARIES)
     upstream = UpstreamArea(upstream_work)
-    plan: dict[int, tuple[str | None, Entry | None]] = {}
+    items: list[Planned[int]] = []
     for i, row in enumerate(rows):
         if not row.usable:
             continue
-        key = kept = None
-        if area is not None:
+        deps = None
+        if loop.keeps:
             video = file_identity(part_dir / row.video)
             source = upstream.identity(row.video_id, tracks_dir / f"{row.video_id}.json")
             if video is not None and source is not None:
                 state = (row.status, row.reason, row.n_frames, row.width, row.height)
-                key = area.key(row.video_id, video=video, row=state, tracks=source)
-                kept = area.reusable(row.video_id, key)
-        plan[i] = (key, kept)
-    reused = sum(kept is not None for _, kept in plan.values())
+                deps = {"video": video, "row": state, "tracks": source}
+        items.append(loop.plan(row.video_id, i, deps))
     out: list[ManifestRow] = list(rows)
-    with (
-        atomic_output_dir(faces_out) as tmp,
-        Progress(f"{STAGE} {part}", len(plan), reused) as progress,
-    ):
-        entries: dict[int, Entry] = {}
+    for item in items:
+        if item.reused:
+            out[item.payload] = _with_outcome(rows[item.payload], item.kept.record)
+    with loop.run(items, faces_out, f"{STAGE} {part}") as run:
 
-        def one(i: int) -> None:
-            row = rows[i]
-            key, kept = plan[i]
-            if kept is None:
-                if area is None or key is None:
-                    out[i] = _align_one(row, part_dir, tracks_dir, Path(tmp), ext, quality)[0]
-                else:
-                    with area.commit(row.video_id, key) as slot:
-                        out[i], slot.store = _align_one(
-                            row, part_dir, tracks_dir, slot.data, ext, quality
-                        )
-                        slot.record = _outcome(out[i])
-                        if not slot.store:  # not kept for reuse: its crops go to the output now
-                            for path in slot.data.iterdir():
-                                os.replace(path, Path(tmp) / path.name)
-                    kept = area.entry(row.video_id) if slot.store else None
-                progress.advance()
-            if kept is not None:
-                outcome = kept.record
-                out[i] = row.with_status(
-                    outcome["status"], outcome["reason"], num_faces=outcome["num_faces"]
+        def one(item: Planned[int]) -> None:
+            i = item.payload
+            with run.slot(item) as slot:
+                out[i], slot.store = _align_one(
+                    rows[i], part_dir, tracks_dir, slot.data, ext, quality
                 )
-                entries[i] = kept
+                slot.record = _outcome(out[i])
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            list(pool.map(one, plan))
-        # every video's crops are in the work area: link them into the output
-        for i in sorted(entries):
-            entries[i].link_into(tmp)
-    if area is not None:
-        area.prune(rows[i].video_id for i in plan)
+            list(pool.map(one, run.todo))
     for row in out:
         if row.status not in ("ok", "partial"):
             log.info("%s/%s: %s (%s)", row.part, row.video, row.status, row.reason)

@@ -19,10 +19,9 @@ from rf_models.data.layout import frame_name
 from rf_models.data.manifest import ManifestRow, read_manifest
 from rf_models.detect.run import detect_frames, detector_identity
 from rf_models.detect.txt_io import format_detections_txt
-from rf_models.io_utils import atomic_output_dir
-from rf_models.progress import Progress
+from rf_models.resume_loop import Planned, VideoLoop
 from rf_models.stages.extract import FrameOptions, extract_video
-from rf_models.work_area import Entry, UpstreamArea, WorkArea
+from rf_models.work_area import UpstreamArea
 
 log = logging.getLogger(__name__)
 _FRAME = re.compile(r"^frame(\d+)\.(jpg|png)$")
@@ -153,69 +152,50 @@ def detect_part(
     rows = [row for row in read_manifest(manifest) if row.usable]
     part = rows[0].part if rows else Path(out_dir).name
     options = {"batch_size": batch_size, "already_resized": already_resized}
-    area = (
-        WorkArea(work, STAGE, {**options, "detector": detector_identity(detector)}, CODE, LIBRARIES)
-        if work is not None
-        else None
-    )
+    params = {**options, "detector": detector_identity(detector)}
+    loop = VideoLoop(work, STAGE, params, CODE, LIBRARIES)
     upstream = UpstreamArea(upstream_work)
-    # (row, its upstream result's identity, its key here, its kept result)
-    plan: list[tuple[ManifestRow, str | None, str | None, Entry | None]] = []
+    # payload: (row, the identity of its upstream result)
+    items: list[Planned[tuple[ManifestRow, str | None]]] = []
     for row in rows:
-        source = key = kept = None
-        if area is not None:
-            source = upstream.identity(row.video_id, frames_dir / row.video_id)
-            if source is not None:
-                geometry = (row.n_frames, row.width, row.height)  # all detection reads of a row
-                key = area.key(row.video_id, geometry=geometry, frames=source)
-                kept = area.reusable(row.video_id, key)
-        plan.append((row, source, key, kept))
-    total = computed = 0  # frames with detections in the output; frames detected now
+        source = upstream.identity(row.video_id, frames_dir / row.video_id) if loop.keeps else None
+        geometry = (row.n_frames, row.width, row.height)  # all detection reads of a row
+        deps = None if source is None else {"geometry": geometry, "frames": source}
+        items.append(loop.plan(row.video_id, (row, source), deps))
+    computed = 0  # frames detected now
+    outcomes: dict[str, tuple[str | None, int]] = {}  # video id -> (error, frames)
     start = time.perf_counter()
-    reused = sum(kept is not None for *_, kept in plan)
-    with (
-        atomic_output_dir(out_dir) as tmp,
-        Progress(f"{STAGE} {part}", len(plan), reused) as progress,
-    ):
-        frame_source = _FrameSource(frames_dir, Path(tmp), part_dir, frame_options)
-        finished: list[Entry] = []
-        for row, source, key, kept in plan:
-            if kept is None:
-                with contextlib.ExitStack() as stack:
-                    try:
-                        files = frame_files(frame_source.folder(row, stack))
-                    except OSError as err:  # as below: track_faces records it as unreadable
-                        log.error("%s/%s: no frames to detect on: %s", row.part, row.video, err)
-                        progress.advance()
-                        continue
-                    args = (files, detector, batch_size, already_resized)
-                    if area is None or key is None:
-                        error = _detect_video(row, Path(tmp), *args)
-                        frames = len(files)
-                    else:
-                        with area.commit(row.video_id, key) as slot:
-                            error = _detect_video(row, slot.data, *args)
-                            slot.record = {"frames": len(files), "error": error, "upstream": source}
-                        kept = area.entry(row.video_id)
-                        if kept is None:
-                            raise RuntimeError(
-                                f"{part}: the work area lost {row.video} while in use"
-                            )
-                computed += len(files)
-                progress.advance()
-            if kept is not None:
-                error, frames = kept.record.get("error"), int(kept.record["frames"])
-            if error is not None:
-                log.error("%s/%s: detection failed: %s", row.part, row.video, error)
-                continue
+    with loop.run(items, out_dir, f"{STAGE} {part}") as run:
+        frame_source = _FrameSource(frames_dir, run.out, part_dir, frame_options)
+        for item in run.todo:
+            row, source = item.payload
+            with contextlib.ExitStack() as stack:
+                try:
+                    files = frame_files(frame_source.folder(row, stack))
+                except OSError as err:  # as below: track_faces records it as unreadable
+                    log.error("%s/%s: no frames to detect on: %s", row.part, row.video, err)
+                    run.skip(item)
+                    continue
+                with run.slot(item) as slot:
+                    error = _detect_video(
+                        row, slot.data, files, detector, batch_size, already_resized
+                    )
+                    slot.record = {"frames": len(files), "error": error, "upstream": source}
+            outcomes[item.video_id] = (error, len(files))
+            computed += len(files)
+    total = 0  # frames with detections in the output
+    for item in items:
+        row, _ = item.payload
+        if item.reused:
+            error, frames = item.kept.record.get("error"), int(item.kept.record["frames"])
+        elif item.video_id in outcomes:
+            error, frames = outcomes[item.video_id]
+        else:
+            continue
+        if error is not None:
+            log.error("%s/%s: detection failed: %s", row.part, row.video, error)
+        else:
             total += frames
-            if kept is not None:
-                finished.append(kept)
-        # every video's detections are in the work area: link them into the output
-        for kept in finished:
-            kept.link_into(tmp)
-    if area is not None:
-        area.prune(row.video_id for row, *_ in plan)
     elapsed = time.perf_counter() - start
     log.info(
         "%d frames detected in %.1f s (%.1f ms/frame); %d frames in the output",

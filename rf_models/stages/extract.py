@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,10 +14,9 @@ from rf_models.data.dfdc import VideoEntry, part_entries
 from rf_models.data.layout import encode_params, frame_name
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.detect.postprocess import resize_factor
-from rf_models.io_utils import atomic_output_dir
-from rf_models.progress import Progress
+from rf_models.resume_loop import Planned, VideoLoop
 from rf_models.video.decode import FrameReader, VideoError
-from rf_models.work_area import Entry, UpstreamArea, WorkArea, file_identity
+from rf_models.work_area import Entry, UpstreamArea, file_identity
 
 log = logging.getLogger(__name__)
 
@@ -154,66 +152,45 @@ def extract_part(
     """
     entries = part_entries(part_dir)
     part = Path(part_dir).name
-    area = WorkArea(work, STAGE, asdict(opts), CODE, LIBRARIES) if work is not None else None
+    loop = VideoLoop(work, STAGE, asdict(opts), CODE, LIBRARIES)
     rows: list[ManifestRow | None] = [None] * len(entries)
-    kept: dict[int, Entry] = {}
-    settled: list[str] = []  # videos whose frames detection no longer needs
     downstream = UpstreamArea(downstream_work if not keep_frames else None)
-    todo: list[tuple[int, VideoEntry, str | None]] = []
+    items: list[Planned[int]] = []
     for i, entry in enumerate(entries):
         base = _base_row(entry)
         if base is not None:
             rows[i] = base
             continue
-        key = None
-        if area is not None:
-            identity = file_identity(entry.path)
-            key = area.key(entry.video_id, video=identity) if identity else None
-            found = area.reusable(entry.video_id, key)
-            row = _reused_row(entry, found) if found is not None else None
-            if row is not None:
-                rows[i], kept[i] = row, found
-                continue
-            found = area.reusable(entry.video_id, key, need_data=False)
-            row = _reused_row(entry, found) if found is not None else None
-            if row is not None and downstream.consumed(entry.video_id, found.identity):
-                rows[i] = row
-                settled.append(entry.video_id)
-                continue
-        todo.append((i, entry, key))
-    label, reused = f"{STAGE} {part}", len(kept) + len(settled)
-    with (
-        atomic_output_dir(frames_out) as tmp,
-        Progress(label, len(todo) + reused, reused) as progress,
-    ):
+        identity = file_identity(entry.path) if loop.keeps else None
+        item = loop.plan(
+            entry.video_id,
+            i,
+            {"video": identity} if identity else None,
+            accept=lambda kept, entry=entry: _reused_row(entry, kept) is not None,
+        )
+        if not item.reused and item.key is not None:
+            # frames handed over and deleted: still settled if detection used these very ones
+            found = loop.kept_without_data(item)
+            if (
+                found is not None
+                and _reused_row(entry, found) is not None
+                and downstream.consumed(entry.video_id, found.identity)
+            ):
+                item.kept, item.link = found, False
+        if item.reused:
+            rows[i] = _reused_row(entry, item.kept)
+        items.append(item)
+    hand_over = "link" if keep_frames else "move"
+    with loop.run(items, frames_out, f"{STAGE} {part}", hand_over=hand_over) as run:
 
-        def one(item: tuple[int, VideoEntry, str | None]) -> None:
-            i, entry, key = item
-            if area is None or key is None:
-                rows[i] = _extract_video(entry, Path(tmp), opts)[0]
-            else:
-                with area.commit(entry.video_id, key) as slot:
-                    rows[i], slot.store = _extract_video(entry, slot.data, opts)
-                    slot.record = {name: getattr(rows[i], name) for name in _DECODED}
-                    if not slot.store:  # not kept for reuse: its frames go to the output now
-                        for path in slot.data.iterdir():
-                            os.replace(path, Path(tmp) / path.name)
-                if slot.store:
-                    kept[i] = area.entry(entry.video_id)
-            progress.advance()
+        def one(item: Planned[int]) -> None:
+            i = item.payload
+            with run.slot(item) as slot:
+                rows[i], slot.store = _extract_video(entries[i], slot.data, opts)
+                slot.record = {name: getattr(rows[i], name) for name in _DECODED}
 
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            list(pool.map(one, todo))
-        # every video's frames are in the work area: hand them to the output in one short step
-        for i in sorted(kept):
-            if kept[i] is None:
-                raise RuntimeError(f"{part}: the work area lost {entries[i].video} while in use")
-            if keep_frames:
-                kept[i].link_into(tmp)
-            else:
-                kept[i].move_into(tmp)
-    if area is not None:
-        area.prune([*(entries[i].video_id for i in kept), *settled])
+            list(pool.map(one, run.todo))
     done = [row for row in rows if row is not None]
     if len(done) != len(entries):
         raise RuntimeError(f"{part}: {len(entries) - len(done)} videos have no manifest row")

@@ -9,12 +9,11 @@ from pathlib import Path
 
 from rf_models.data.manifest import ManifestRow, read_manifest, write_manifest
 from rf_models.detect.txt_io import read_detections_txt
-from rf_models.io_utils import atomic_output_dir
-from rf_models.progress import Progress
+from rf_models.resume_loop import Planned, VideoLoop
 from rf_models.track.boxes import boxes_from_txt_rows
 from rf_models.track.tracks import track_video
 from rf_models.track.tracks_io import write_tracks_json
-from rf_models.work_area import Entry, UpstreamArea, WorkArea
+from rf_models.work_area import Entry, UpstreamArea
 
 log = logging.getLogger(__name__)
 _TXT = re.compile(r"^frame(\d+)\.txt$")
@@ -97,53 +96,35 @@ def track_part(
     usable = [row for row in rows_in if row.usable]
     part = usable[0].part if usable else Path(tracks_out).name
     params = {"opts": dict(opts), "frame_stride": frame_stride}
-    area = WorkArea(work, STAGE, params, CODE, LIBRARIES) if work is not None else None
+    loop = VideoLoop(work, STAGE, params, CODE, LIBRARIES)
     upstream = UpstreamArea(upstream_work)
-    plan: dict[str, tuple[str | None, Entry | None]] = {}
+    items: dict[str, Planned[ManifestRow]] = {}
     for row in usable:
-        key = kept = None
-        if area is not None:
+        source = None
+        if loop.keeps:
             source = upstream.identity(row.video_id, detections_dir / row.video_id)
-            if source is not None:
-                key = area.key(row.video_id, row=dataclasses.asdict(row), detections=source)
-                kept = area.reusable(row.video_id, key)
-                if kept is not None and not _record_row(kept):
-                    kept = None
-        plan[row.video] = (key, kept)
-    reused = sum(kept is not None for _, kept in plan.values())
+        deps = None if source is None else {"row": dataclasses.asdict(row), "detections": source}
+        items[row.video] = loop.plan(
+            row.video_id, row, deps, accept=lambda kept: _record_row(kept) is not None
+        )
     rows = []
-    with (
-        atomic_output_dir(tracks_out) as tmp,
-        Progress(f"{STAGE} {part}", len(plan), reused) as progress,
-    ):
+    with loop.run(list(items.values()), tracks_out, f"{STAGE} {part}") as run:
         for row in rows_in:
             if not row.usable:
                 rows.append(row)
                 continue
-            key, kept = plan[row.video]
-            if kept is None:
-                if area is None or key is None:
+            item = items[row.video]
+            if item.reused:
+                row = _record_row(item.kept)
+            else:
+                with run.slot(item) as slot:
                     tracks, row = track_one(row, detections_dir, opts, frame_stride)
                     if tracks is not None:
-                        write_tracks_json(Path(tmp) / f"{row.video_id}.json", tracks)
-                else:
-                    with area.commit(row.video_id, key) as slot:
-                        tracks, row = track_one(row, detections_dir, opts, frame_stride)
-                        if tracks is not None:
-                            write_tracks_json(slot.data / f"{row.video_id}.json", tracks)
-                        slot.record = {"row": dataclasses.asdict(row)}
-                    kept = area.entry(row.video_id)
-                    if kept is None:
-                        raise RuntimeError(f"{part}: the work area lost {row.video} while in use")
-                progress.advance()
-            if kept is not None:
-                row = _record_row(kept)
-                kept.link_into(tmp)
+                        write_tracks_json(slot.data / f"{row.video_id}.json", tracks)
+                    slot.record = {"row": dataclasses.asdict(row)}
             if not row.usable:
                 log.warning("%s/%s: %s (%s)", row.part, row.video, row.status, row.reason)
             rows.append(row)
-    if area is not None:
-        area.prune(row.video_id for row in usable)
     write_manifest(manifest_out, rows)
     return rows
 

@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 
 from rf_models.work_area import (
+    NullWorkArea,
     UpstreamArea,
     WorkArea,
     code_version,
     digest,
     file_digest,
     file_identity,
+    open_work_area,
     tree_identity,
 )
 
@@ -143,28 +145,12 @@ def test_code_version_follows_module_source(tmp_path: Path, monkeypatch) -> None
         code_version(["rf_no_such_module_here"])
 
 
-def test_record_only_results_for_a_scoring_stage(tmp_path: Path) -> None:
-    # predict_videos' shape: a JSON record per video, no files; a failure that may pass is
-    # computed again next time
-    area = _area(tmp_path)
-    calls = []
-
-    def score(value: float, status: str = "ok"):
-        def compute():
-            calls.append(value)
-            return {"score": value, "status": status}
-
-        return compute
-
-    keep = lambda record: record["status"] != "error"  # noqa: E731
-    assert area.record("a.mp4", "k", score(0.25), keep) == ({"score": 0.25, "status": "ok"}, False)
-    assert area.record("a.mp4", "k", score(0.9), keep) == ({"score": 0.25, "status": "ok"}, True)
-    assert area.record("a.mp4", "k2", score(0.75), keep)[1] is False
-    area.record("b.mp4", "k", score(0.5, "error"), keep)
-    assert area.record("b.mp4", "k", score(0.5), keep)[1] is False
-    assert area.record("c.mp4", None, score(0.1), keep)[1] is False  # no key: never kept
-    assert area.entry("c.mp4") is None
-    assert calls == [0.25, 0.75, 0.5, 0.5, 0.1]
+def test_a_run_without_a_work_area_keeps_nothing(tmp_path: Path) -> None:
+    assert isinstance(open_work_area(None, "s", {}), NullWorkArea)
+    assert isinstance(open_work_area(tmp_path / "w", "s", {}), WorkArea)
+    null = NullWorkArea()
+    assert null.key("v", x=1) is None and null.reusable("v", None) is None
+    assert null.entry("v") is None and null.prune([]) == 0
 
 
 def test_file_digest(tmp_path: Path) -> None:
