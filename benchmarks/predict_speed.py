@@ -31,21 +31,22 @@ import numpy as np
 import torch
 from face_video import write_face_video
 
-from rf_models.config import load_config
+from rf_models.config import read_config_files
 from rf_models.detect.backends import RetinaFaceDetector
 from rf_models.infer.policy import EnsemblePolicy, ensemble_details
+from rf_models.infer.sampled import cut_faces, detect_sampled
 from rf_models.infer.sampling import sample_frames
 from rf_models.infer.scoring import (
     LoadedModel,
+    clip_logits_by_face,
+    image_logits_by_face,
     infer_size,
     prepare_crops,
-    score_image_faces,
-    score_video_faces,
 )
-from rf_models.infer.videos import crop_side, cut_faces, detect_sampled, image_frame_step
+from rf_models.infer.video_scoring import crop_side, image_frame_step
+from rf_models.models.factory import create_model
 from rf_models.track.tracks import track_video
 from rf_models.train.config import ModelConfig, resolve_model_block
-from rf_models.train.model import build_model
 from rf_models.train.transforms import normalise
 from rf_models.video.decode import FrameReader, probe_video
 
@@ -105,8 +106,8 @@ def legacy_logits(lm: LoadedModel, faces: list[np.ndarray]) -> list[np.ndarray]:
 
 def current_logits(lm: LoadedModel, faces: list[np.ndarray]) -> list[np.ndarray]:
     if lm.cfg.kind == "image":
-        return score_image_faces(lm, faces)
-    return list(score_video_faces(lm, faces))
+        return image_logits_by_face(lm, faces)
+    return list(clip_logits_by_face(lm, faces))
 
 
 def load_models(config: dict, names: list[str], device: torch.device) -> list[LoadedModel]:
@@ -114,7 +115,7 @@ def load_models(config: dict, names: list[str], device: torch.device) -> list[Lo
     for name in names:
         cfg = ModelConfig.from_dict(name, resolve_model_block(config, name))
         torch.manual_seed(0)
-        model = build_model(cfg.arch, num_classes=2, init=None).to(device).eval()
+        model = create_model(cfg.arch, num_classes=2, init=None).to(device).eval()
         if device.type == "cuda" and cfg.channels_last:
             model = model.to(
                 memory_format=torch.channels_last if cfg.kind == "image" else torch.channels_last_3d
@@ -250,7 +251,7 @@ def main() -> int:
     p.add_argument("--only", default=None, help="comma-separated models (default: all eleven)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    config = load_config(REPO / "config.yaml")
+    config = read_config_files([REPO / "config.yaml"])
     names = args.only.split(",") if args.only else list(config["train"]["models"])
     video = args.video
     if video is None:

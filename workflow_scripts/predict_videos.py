@@ -1,5 +1,8 @@
-from rf_models.infer.videos import score_folder
-from rf_models.predict import score_options
+from pathlib import Path
+
+from rf_models.infer.folder import predict_folder
+from rf_models.infer.predict_options import PredictOptions, PredictOutputs
+from rf_models.report.video_sheet import plot_video_sheet
 from rf_models.workflow import rule_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -8,20 +11,21 @@ with rule_logging(sm.log[0]) as log:
         model: (path, sm.params.blocks[model])
         for model, path in zip(sm.params.models, sm.input.checkpoints, strict=True)
     }
-    results = score_folder(
-        sm.params.folder,
-        checkpoints,
-        sm.params.policy,
-        sm.output.submission,
-        details_csv=sm.output.details,
-        json_path=sm.output.predictions,
-        pictures_dir=sm.output.pictures,
-        work_dir=sm.params.work,
-        device=sm.params.device,
+    options = PredictOptions(
+        **sm.params.options,
         detector_weights=sm.input.weights,
         detector_threads=sm.threads,
         detector_onnx=sm.input.onnx,
-        **score_options(sm.params.detect, sm.params.sampling),
+    )
+    outputs = PredictOutputs(
+        submission=Path(sm.output.submission),
+        details=Path(sm.output.details),
+        predictions_json=Path(sm.output.predictions),
+        pictures=Path(sm.output.pictures),
+        draw_picture=plot_video_sheet,
+    )
+    results = predict_folder(
+        sm.params.folder, checkpoints, sm.params.policy, outputs, options, sm.params.work
     )
     failed = sum(r.status not in ("ok", "partial") for r in results)
     log.info("%d videos scored, %d given the default score (reasons above)", len(results), failed)

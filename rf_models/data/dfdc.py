@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from rf_models.video.decode import VIDEO_EXTENSIONS, is_video_name
+from rf_models.video.decode import VIDEO_EXTENSIONS, is_video_name, scan_videos
 
 LABELS = {"REAL": 0, "FAKE": 1}
 
@@ -109,11 +109,6 @@ def read_metadata(path: str | Path) -> Metadata:
     return Metadata(labels, bad)
 
 
-def _list_videos(part_dir: Path) -> set[str]:
-    with os.scandir(part_dir) as it:
-        return {e.name for e in it if is_video_name(e.name) and not e.is_dir()}
-
-
 def part_entries(part_dir: str | Path) -> list[VideoEntry]:
     """Every video of a part, from the folder and from metadata.json, sorted by name.
 
@@ -123,7 +118,7 @@ def part_entries(part_dir: str | Path) -> list[VideoEntry]:
     """
     part_dir = Path(part_dir)
     meta = read_metadata(part_dir / "metadata.json")
-    on_disk = _list_videos(part_dir)
+    on_disk = {e.name for e in scan_videos(part_dir)}
     entries = []
     ids: dict[str, str] = {}
     for name in sorted(on_disk | set(meta.labels) | set(meta.bad)):
@@ -174,8 +169,7 @@ def part_signature(part_dir: str | Path) -> str:
     digest = hashlib.sha1()
     if not os.path.isdir(part_dir):
         return "part folder not found"
-    with os.scandir(part_dir) as it:
-        stats = sorted(_size_mtime(e) for e in it if is_video_name(e.name) and not e.is_dir())
+    stats = sorted(_size_mtime(e) for e in scan_videos(part_dir))
     for name, size, mtime in stats:
         digest.update(f"{name}\t{size}\t{mtime}\n".encode())
     return f"{len(stats)} videos, sha1 {digest.hexdigest()}"

@@ -3,7 +3,7 @@
 The eleven models of the seed weigh 0.84 GB in float32 whatever their input size, more than
 half of predict's memory on a CPU. On CUDA they live on the GPU, so they are loaded once and
 kept (``all``). On a CPU (``one``) predict holds the crops of a batch of videos instead
-(rf_models.infer.videos) and brings in one model at a time to score the whole batch, so the
+(rf_models.infer.folder) and brings in one model at a time to score the whole batch, so the
 process holds one model's weights at any moment; the scores are the same either way.
 """
 

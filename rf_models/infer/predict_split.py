@@ -39,10 +39,10 @@ from rf_models.data.manifest import ManifestRow, read_manifest
 from rf_models.infer.sampling import MAX_FRAMES, sample_frames
 from rf_models.infer.scoring import (
     LoadedModel,
+    clip_logits,
+    image_logits,
     infer_size,
     prepare_crops,
-    score_image_face,
-    score_video_face,
 )
 from rf_models.io_utils import atomic_write_bytes
 
@@ -230,10 +230,10 @@ def _score_video(
     faces, frame_col, logits = [], [], []
     for k, crops in enumerate(per_face, 1):
         if lm.cfg.kind == "image":
-            out = score_image_face(lm, crops)
+            out = image_logits(lm, crops)
             frame_col.append(np.asarray(frames, dtype=np.int32))
         else:
-            out = score_video_face(lm, crops)[None]
+            out = clip_logits(lm, crops)[None]
             frame_col.append(np.array([-1], dtype=np.int32))
         faces.append(np.full(len(out), k, dtype=np.int32))
         logits.append(out)

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from rf_models.models.factory import create_model
 from rf_models.train.checkpoint import CheckpointError, load_checkpoint
 from rf_models.train.config import ModelConfig
-from rf_models.train.model import build_model
 from rf_models.train.transforms import normalise
 
 
@@ -67,7 +67,7 @@ def _read_trained(path: Path, cfg: ModelConfig, name: str) -> tuple[dict[str, An
     if not isinstance(state.get("model"), Mapping):
         raise CheckpointError(f"{path}: expected a 'model' state dict in the checkpoint")
     with torch.device("meta"):
-        skeleton = build_model(cfg.arch, num_classes=2, init=None)
+        skeleton = create_model(cfg.arch, num_classes=2, init=None)
     try:
         skeleton.load_state_dict(state["model"], assign=True)
     except RuntimeError as exc:
@@ -100,7 +100,7 @@ def load_trained_model(
     state, model = _read_trained(path, cfg, name)
     if any(t.is_meta for t in (*model.parameters(), *model.buffers())):
         # a tensor the checkpoint does not hold (a non-persistent buffer): build it for real
-        model = build_model(cfg.arch, num_classes=2, init=None)
+        model = create_model(cfg.arch, num_classes=2, init=None)
         model.load_state_dict(state["model"])
     # otherwise the weights are the checkpoint's own tensors, read from the file as they are
     # used: no random initialisation, no copy (training replaces best.pt by a rename, so the
@@ -134,7 +134,7 @@ def prepare_crops(crops: Sequence[np.ndarray], size: int) -> np.ndarray:
             3,
         )
     ):
-        return crops  # already cut at this side (rf_models.infer.videos)
+        return crops  # already cut at this side (rf_models.infer.sampled)
     out = np.empty((len(crops), size, size, 3), dtype=np.uint8)
     for i, crop in enumerate(crops):
         if (
@@ -192,10 +192,10 @@ def _check_kind(lm: LoadedModel, kind: str, caller: str) -> None:
         raise ValueError(f"{caller}: model {lm.name!r} is a {lm.cfg.kind} model, expected {kind}")
 
 
-def score_image_face(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray:
+def image_logits(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray:
     """Logits ``(n, 2)`` float32 of an image model for ``n`` crops of one face, in batches of
     the model's eval batch size."""
-    _check_kind(lm, "image", "score_image_face")
+    _check_kind(lm, "image", "image_logits")
     size, batch = infer_size(lm.cfg), lm.cfg.eval_batch_size
     out = np.empty((len(crops), 2), dtype=np.float32)
     for start in range(0, len(crops), batch):
@@ -205,23 +205,25 @@ def score_image_face(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray
     return out
 
 
-def score_video_face(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray:
+def clip_logits(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray:
     """Logits ``(2,)`` float32 of a video model for one face's whole clip (its sampled frames,
     up to 160, in order), in one forward pass."""
-    _check_kind(lm, "video", "score_video_face")
+    _check_kind(lm, "video", "clip_logits")
     if len(crops) == 0:
-        raise ValueError(f"score_video_face: model {lm.name!r} needs at least one crop")
+        raise ValueError(f"clip_logits: model {lm.name!r} needs at least one crop")
     clip = _to_tensor(prepare_crops(crops, infer_size(lm.cfg)), lm.cfg)  # (T, 3, H, W)
     logits = _forward(lm, clip.permute(1, 0, 2, 3).unsqueeze(0))  # (1, 3, T, H, W)
     return _check_logits(logits, lm, 1)[0]
 
 
-def score_image_faces(lm: LoadedModel, faces: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
+def image_logits_by_face(
+    lm: LoadedModel, faces: Sequence[Sequence[np.ndarray]]
+) -> list[np.ndarray]:
     """Per face, logits ``(n_k, 2)`` float32 of an image model: every face's crops together,
     with their mirrors (flip_tta) in the same forward pass. On CUDA one pass takes them all
     (at most faces x 35 x 2); on the CPU passes of at most the eval batch, mirrors included:
     larger batches of 299-px crops ran 2x slower there (benchmarks/predict_speed.py)."""
-    _check_kind(lm, "image", "score_image_faces")
+    _check_kind(lm, "image", "image_logits_by_face")
     counts = [len(crops) for crops in faces]
     if not sum(counts):
         return [np.empty((0, 2), np.float32) for _ in faces]
@@ -236,16 +238,16 @@ def score_image_faces(lm: LoadedModel, faces: Sequence[Sequence[np.ndarray]]) ->
     return np.split(out, np.cumsum(counts)[:-1])
 
 
-def score_video_faces(lm: LoadedModel, faces: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+def clip_logits_by_face(lm: LoadedModel, faces: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
     """Logits ``(n_faces, 2)`` float32 of a video model: each face's whole clip (its sampled
     frames, in order), every face in one forward pass (faces of one clip length)."""
-    _check_kind(lm, "video", "score_video_faces")
+    _check_kind(lm, "video", "clip_logits_by_face")
     if not faces or any(len(crops) == 0 for crops in faces):
-        raise ValueError(f"score_video_faces: model {lm.name!r} needs at least one crop per face")
+        raise ValueError(f"clip_logits_by_face: model {lm.name!r} needs at least one crop per face")
     lengths = {len(crops) for crops in faces}
     if len(lengths) != 1:
         raise ValueError(
-            f"score_video_faces: model {lm.name!r} expected clips of one length, found "
+            f"clip_logits_by_face: model {lm.name!r} expected clips of one length, found "
             f"{sorted(lengths)}"
         )
     size = infer_size(lm.cfg)

@@ -1,7 +1,7 @@
 """``python -m rf_models.predict``: is this video fake? One command over videos or folders.
 
-It runs what the workflow's ``predict`` rule runs (:func:`rf_models.infer.videos.
-score_folder`: sampling, RetinaFace, tracking, crops, every model, the seed's ensemble), with
+It runs what the workflow's ``predict`` rule runs (:func:`rf_models.infer.folder.
+predict_folder`: sampling, RetinaFace, tracking, crops, every model, the seed's ensemble), with
 the settings of the same configuration (the repository's ``config.yaml`` with any
 ``--config`` merged over it, as Snakemake's ``--configfile``), on the models a workflow run
 trained (``results/models/<model>/best.pt`` and ``model_config.yaml``).
@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
-from rf_models.config import ConfigError, merge_config, read_config_file, validate_config
-from rf_models.infer.videos import SCORED, VideoResult
+from rf_models.config import ConfigError, read_config_files
+from rf_models.infer.video_scoring import SCORED, VideoResult
 from rf_models.train.config import INFERENCE_ONLY_KEYS, resolve_model_block
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
@@ -32,23 +32,7 @@ def load_configs(paths: Sequence[str | os.PathLike]) -> dict[str, Any]:
             "no configuration: the repository's config.yaml is not beside this package; "
             "give one with --config"
         )
-    config: dict[str, Any] = {}
-    for path in files:
-        config = merge_config(config, read_config_file(path))
-    return validate_config(config)
-
-
-def score_options(detect: Mapping[str, Any], sampling: Mapping[str, Any]) -> dict[str, Any]:
-    """:func:`rf_models.infer.videos.score_folder` options from the config's ``detect`` and
-    ``predict`` sections (shared by the predict rule and this command)."""
-    return {
-        "detector_backend": detect["backend"],
-        "detect_batch": detect["batch_size"],
-        "max_frames": sampling["max_frames"],
-        "max_faces": sampling["max_faces"],
-        "models_in_memory": sampling["models_in_memory"],
-        "crop_memory_mb": sampling["crop_memory_mb"],
-    }
+    return read_config_files(files)
 
 
 def find_models(

@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rf_models.config import ConfigError
-from rf_models.infer.videos import score_folder
-from rf_models.predict import find_models, format_table, load_configs, score_options
+from rf_models.infer.folder import predict_folder
+from rf_models.infer.predict_options import PredictOptions, PredictOutputs
+from rf_models.predict import find_models, format_table, load_configs
+from rf_models.report.video_sheet import plot_video_sheet
 from rf_models.train.checkpoint import CheckpointError
 
 
@@ -55,18 +58,16 @@ def main(argv: list[str] | None = None) -> int:
         config = load_configs(args.config)
         checkpoints = find_models(args.models, config, args.model)
         out = args.out
-        results = score_folder(
+        draw = None if args.no_pictures else plot_video_sheet
+        options = PredictOptions.from_config(config)
+        if args.device:
+            options = replace(options, device=args.device)
+        results = predict_folder(
             args.videos,
             checkpoints,
             config["ensemble"]["policy"],
-            out / "submission.csv",
-            out / "predict.log",
-            details_csv=out / "details.csv",
-            json_path=out / "predictions.json",
-            pictures_dir=None if args.no_pictures else out / "pictures",
-            device=args.device or config["train"]["device"],
-            detector_weights=config["detect"]["weights"],
-            **score_options(config["detect"], config["predict"]),
+            PredictOutputs.under(out, draw),
+            options,
         )
     except (ConfigError, CheckpointError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -77,7 +77,7 @@ def plot_video_sheet(
     kinds: Mapping[str, str],
     out_png: str | os.PathLike,
 ) -> None:
-    """Draw ``result`` (a :class:`rf_models.infer.videos.VideoResult` whose faces carry
+    """Draw ``result`` (a :class:`rf_models.infer.video_scoring.VideoResult` whose faces carry
     thumbnails) into ``out_png``; ``kinds`` maps each model to ``image`` or ``video``."""
     faces = [f for f in result.faces if f.thumbnails is not None and len(f.thumbnails)]
     if not faces:

@@ -8,7 +8,7 @@ the seed extracted frames with. Sizes are the displayed ones.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,43 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi")
 def is_video_name(name: str) -> bool:
     """Whether a file name has one of :data:`VIDEO_EXTENSIONS`, in any case (``A.MP4``)."""
     return os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+def scan_videos(folder: str | os.PathLike) -> list[os.DirEntry]:
+    """The video files of ``folder`` (not its subfolders; a dangling link is kept, as a file
+    that is missing), sorted by name: the one listing every reader of a folder uses."""
+    with os.scandir(folder) as it:
+        found = [e for e in it if is_video_name(e.name) and not e.is_dir()]
+    return sorted(found, key=lambda e: e.name)
+
+
+def list_videos(folder: str | os.PathLike) -> list[Path]:
+    """The video files of ``folder`` (:func:`scan_videos`) as paths; an error when it is not a
+    folder or holds none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: expected a folder of videos, found no folder")
+    videos = [Path(e.path) for e in scan_videos(folder)]
+    if not videos:
+        raise FileNotFoundError(
+            f"{folder}: expected video files ({', '.join(VIDEO_EXTENSIONS)}, any case), found none"
+        )
+    return videos
+
+
+def collect_videos(sources: str | os.PathLike | Sequence[str | os.PathLike]) -> list[Path]:
+    """The videos of ``sources``, in order: a folder gives its video files
+    (:func:`list_videos`), anything else is taken as a video file, whatever its extension (a
+    file that does not exist is scored as missing)."""
+    if isinstance(sources, str | os.PathLike):
+        sources = [sources]
+    if not sources:
+        raise FileNotFoundError("expected at least one video or folder of videos, found none")
+    videos: list[Path] = []
+    for source in sources:
+        path = Path(source)
+        videos.extend(list_videos(path) if path.is_dir() else [path])
+    return videos
 
 
 class VideoError(Exception):

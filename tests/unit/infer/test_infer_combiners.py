@@ -23,7 +23,7 @@ from rf_models.infer.combiners import (
     save_combiner,
 )
 from rf_models.infer.policy import EnsemblePolicy
-from tests.seed_config import policy_config
+from tests.support.seed_config import policy_config
 
 SEED = EnsemblePolicy.from_config(policy_config())
 

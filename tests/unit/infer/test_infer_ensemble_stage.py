@@ -14,7 +14,7 @@ from rf_models.infer.combiners import ScoreTable, StackingCombiner
 from rf_models.infer.ensemble_stage import load_combiners, run_ensemble
 from rf_models.infer.policy import EnsemblePolicy, ensemble_scores
 from rf_models.infer.predict_split import FORMAT, read_predictions
-from tests.seed_config import policy_config
+from tests.support.seed_config import policy_config
 
 PART = "part_5"
 COMBINERS = {

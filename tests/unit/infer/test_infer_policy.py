@@ -26,7 +26,7 @@ from rf_models.infer.policy import (
     shrink,
     video_face_score,
 )
-from tests.seed_config import policy_config
+from tests.support.seed_config import policy_config
 
 SEED = EnsemblePolicy.from_config(policy_config())
 

@@ -11,15 +11,17 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from infer_testlib import block, write_checkpoint
 
 from rf_models.config import ConfigError
 from rf_models.demo.mp4 import write_mp4
+from rf_models.infer.folder import predict_folder
+from rf_models.infer.predict_options import PredictOptions, PredictOutputs
 from rf_models.infer.submission import read_submission
-from rf_models.infer.videos import VideoResult, score_folder
-from rf_models.predict import find_models, format_table, load_configs, score_options
+from rf_models.infer.video_scoring import VideoResult
+from rf_models.predict import find_models, format_table, load_configs
 from rf_models.predict.__main__ import main
 from rf_models.train.config import ModelConfig, resolve_model_block, training_block
+from tests.support.infer_models import block, write_checkpoint
 
 # The tiny models stand in for b0 and sf; the merged policy keeps the repository's other
 # models, which are left out (and their weights renormalised) as they have no checkpoint.
@@ -110,7 +112,7 @@ def test_find_models_reads_each_runs_block(setup):
     found = find_models(setup["models"], config)
     assert list(found) == ["b0", "sf"]
     path, blk = found["b0"]
-    assert path == setup["models"] / "b0" / "best.pt" and blk["arch"] == "infer_tiny2d"
+    assert path == setup["models"] / "b0" / "best.pt" and blk["arch"] == "tiny_grid"
     # without model_config.yaml, the config's block (with its overrides) is used
     assert config["models"]["b0"]["arch"] == "tf_efficientnet_b0"
 
@@ -178,13 +180,12 @@ def test_the_command_scores_like_the_predict_rule(setup, tmp_path, capsys):
 
     def rule_submission(blk: dict, name: str) -> bytes:
         """The predict rule's call, with ``blk`` for b0."""
-        score_folder(
+        predict_folder(
             setup["videos"],
             {"b0": (models / "b0" / "best.pt", blk)},
             config["ensemble"]["policy"],
-            rule / name,
-            device="cpu",
-            **score_options(config["detect"], config["predict"]),
+            PredictOutputs(rule / name),
+            PredictOptions.from_config(config, device="cpu"),
         )
         return (rule / name).read_bytes()
 

@@ -8,7 +8,6 @@ import logging
 import cv2
 import numpy as np
 import pytest
-from infer_testlib import block, write_checkpoint
 
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.infer.policy import EnsemblePolicy, ensemble_scores
@@ -19,8 +18,9 @@ from rf_models.infer.predict_split import (
     read_predictions,
 )
 from rf_models.infer.sampling import sample_frames
-from rf_models.infer.scoring import load_trained_model, score_image_face, score_video_face
-from tests.seed_config import policy_config
+from rf_models.infer.scoring import clip_logits, image_logits, load_trained_model
+from tests.support.infer_models import block, write_checkpoint
+from tests.support.seed_config import policy_config
 
 PART = "dfdc_train_part_7"
 
@@ -118,11 +118,11 @@ def test_image_model_rows_and_skips(tmp_path, split, caplog):
         10,
     ]
 
-    # the logits are score_image_face's on the same crops
+    # the logits are image_logits's on the same crops
     r = split["rows"][0]
     frames = sample_frames(r.n_frames, 5)
     pred = read_predictions(out)
-    expected = score_image_face(lm, load_crops(split["root"], r, 2, frames))
+    expected = image_logits(lm, load_crops(split["root"], r, 2, frames))
     np.testing.assert_allclose(pred[f"{PART}/two_faces.mp4"][1], expected, atol=1e-6)
 
 
@@ -158,7 +158,7 @@ def test_video_model_one_row_per_face(tmp_path, split):
     pred = read_predictions(out)
     assert [f.shape for f in pred[f"{PART}/two_faces.mp4"]] == [(2,), (2,)]
     r = split["rows"][0]
-    expected = score_video_face(lm, load_crops(split["root"], r, 1, sample_frames(r.n_frames)))
+    expected = clip_logits(lm, load_crops(split["root"], r, 1, sample_frames(r.n_frames)))
     np.testing.assert_allclose(pred[f"{PART}/two_faces.mp4"][0], expected, atol=1e-6)
 
 

@@ -6,25 +6,24 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from infer_testlib import block, write_checkpoint
 from torch import nn
 
 from rf_models.infer.sampling import sample_frames
 from rf_models.infer.scoring import (
     LoadedModel,
     check_trained_model,
+    clip_logits,
+    clip_logits_by_face,
+    image_logits,
+    image_logits_by_face,
     infer_size,
     load_trained_model,
     prepare_crops,
-    score_image_face,
-    score_image_faces,
-    score_video_face,
-    score_video_faces,
 )
 from rf_models.models.normalisation import normalisation_constants
 from rf_models.train.checkpoint import CheckpointError
 from rf_models.train.config import ConfigError, ModelConfig, resolve_model_block
-from rf_models.train.model import register_arch
+from tests.support.infer_models import block, write_checkpoint
 
 
 def crops(n: int, seed: int = 0, size: int = 40) -> list[np.ndarray]:
@@ -67,23 +66,8 @@ def test_load_trained_model_eval_mode_and_weights(tmp_path):
         assert torch.equal(value, state[key]), key
 
 
-class WithScale(nn.Module):
-    """A model with a non-persistent buffer: a checkpoint cannot hold it."""
-
-    def __init__(self, num_classes: int = 2) -> None:
-        super().__init__()
-        self.fc = nn.Linear(3, num_classes)
-        self.register_buffer("scale", torch.full((3,), 2.0), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(x.mean(dim=(2, 3)) * self.scale)
-
-
-register_arch("infer_with_scale", lambda num_classes: WithScale(num_classes))
-
-
 def test_a_buffer_the_checkpoint_lacks_is_built_not_left_empty(tmp_path):
-    blk = block(arch="infer_with_scale")
+    blk = block(arch="tiny_with_scale")
     path = write_checkpoint(tmp_path / "best.pt", blk, seed=1)
     lm = load_trained_model(path, blk, "m", "cpu")
     assert torch.equal(lm.model.scale, torch.full((3,), 2.0))
@@ -122,7 +106,7 @@ def test_load_corrupt_checkpoint_names_file(tmp_path, load):
 @LOADERS
 def test_load_checkpoint_of_another_arch(tmp_path, load):
     path = write_checkpoint(tmp_path / "best.pt", block())
-    with pytest.raises(CheckpointError, match="arch 'infer_tiny3d'"):
+    with pytest.raises(CheckpointError, match="arch 'tiny3d_grid'"):
         load(path, block("video"), "v")
 
 
@@ -159,7 +143,7 @@ def test_load_bad_block_and_device(tmp_path):
 def test_load_resnet34_from_the_project_factory(tmp_path):
     blk = block(arch="resnet34", input_size=32, infer_size=32)
     lm = load_trained_model(write_checkpoint(tmp_path / "best.pt", blk), blk, "r34", "cpu")
-    out = score_image_face(lm, crops(3))
+    out = image_logits(lm, crops(3))
     assert out.shape == (3, 2) and np.all(np.isfinite(out))
 
 
@@ -194,7 +178,7 @@ def test_config_yaml_infer_sizes_follow_the_seed(repo):
 
 @pytest.mark.parametrize("n", [0, 1, 4, 7])
 def test_score_image_face_shapes(image_lm, n):
-    out = score_image_face(image_lm, crops(n))
+    out = image_logits(image_lm, crops(n))
     assert out.shape == (n, 2) and out.dtype == np.float32
 
 
@@ -204,7 +188,7 @@ def test_score_image_face_matches_manual_pipeline_rgb_and_bgr(tmp_path):
         blk = block(colour=colour)
         lm = load_trained_model(write_checkpoint(tmp_path / f"{colour}.pt", blk), blk, "m", "cpu")
         expected = manual_logits(lm, imgs, colour)
-        np.testing.assert_allclose(score_image_face(lm, imgs), expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(image_logits(lm, imgs), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_colour_order_is_applied(tmp_path):
@@ -215,10 +199,8 @@ def test_colour_order_is_applied(tmp_path):
     rgb = load_trained_model(path, block(colour="RGB"), "m", "cpu")
     bgr = load_trained_model(path, block(colour="BGR"), "m", "cpu")
     swapped = [np.ascontiguousarray(c[..., ::-1]) for c in imgs]
-    np.testing.assert_allclose(
-        score_image_face(rgb, imgs), score_image_face(bgr, swapped), atol=1e-6
-    )
-    assert not np.allclose(score_image_face(rgb, imgs), score_image_face(bgr, imgs), atol=1e-4)
+    np.testing.assert_allclose(image_logits(rgb, imgs), image_logits(bgr, swapped), atol=1e-6)
+    assert not np.allclose(image_logits(rgb, imgs), image_logits(bgr, imgs), atol=1e-4)
 
 
 def test_normalisation_of_the_model_is_used(tmp_path):
@@ -226,9 +208,9 @@ def test_normalisation_of_the_model_is_used(tmp_path):
     path = write_checkpoint(tmp_path / "best.pt", block())
     a = load_trained_model(path, block(), "m", "cpu")
     b = load_trained_model(path, block(normalisation="inception"), "m", "cpu")
-    assert not np.allclose(score_image_face(a, imgs), score_image_face(b, imgs), atol=1e-4)
+    assert not np.allclose(image_logits(a, imgs), image_logits(b, imgs), atol=1e-4)
     np.testing.assert_allclose(
-        score_image_face(b, imgs), manual_logits(b, imgs, "RGB"), rtol=1e-5, atol=1e-5
+        image_logits(b, imgs), manual_logits(b, imgs, "RGB"), rtol=1e-5, atol=1e-5
     )
 
 
@@ -238,23 +220,23 @@ def test_flip_tta_is_the_mean_of_image_and_mirror(tmp_path):
     plain = load_trained_model(path, block(flip_tta=False), "m", "cpu")
     tta = load_trained_model(path, block(flip_tta=True), "m", "cpu")
     mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in imgs]
-    a, b = score_image_face(plain, imgs), score_image_face(plain, mirrored)
+    a, b = image_logits(plain, imgs), image_logits(plain, mirrored)
     assert not np.allclose(a, b, atol=1e-4)  # the mirror really is a different input
-    np.testing.assert_allclose(score_image_face(tta, imgs), (a + b) / 2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(image_logits(tta, imgs), (a + b) / 2, rtol=1e-5, atol=1e-6)
 
 
 def test_scoring_is_deterministic_and_batch_independent(tmp_path, image_lm):
     imgs = crops(7)
-    first = score_image_face(image_lm, imgs)
-    np.testing.assert_array_equal(first, score_image_face(image_lm, imgs))
+    first = image_logits(image_lm, imgs)
+    np.testing.assert_array_equal(first, image_logits(image_lm, imgs))
     blk = block(val_batch_size=3)
     path = write_checkpoint(tmp_path / "b3.pt", block())
     other = load_trained_model(path, blk, "m", "cpu")
     assert other.cfg.eval_batch_size == 3
-    np.testing.assert_allclose(first, score_image_face(other, imgs), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(first, image_logits(other, imgs), rtol=1e-5, atol=1e-6)
     # the same crops, already at the inference size, give the same logits (no second resize)
     resized = list(prepare_crops(imgs, infer_size(image_lm.cfg)))
-    np.testing.assert_array_equal(first, score_image_face(image_lm, resized))
+    np.testing.assert_array_equal(first, image_logits(image_lm, resized))
 
 
 def test_resize_is_bilinear_to_infer_size():
@@ -276,16 +258,16 @@ def test_resize_is_bilinear_to_infer_size():
 )
 def test_bad_crops_are_a_clear_error(image_lm, bad):
     with pytest.raises(ValueError, match="crop 1: expected a BGR uint8"):
-        score_image_face(image_lm, [crops(1)[0], bad])
+        image_logits(image_lm, [crops(1)[0], bad])
 
 
 def test_kind_mismatch(image_lm, tmp_path):
     with pytest.raises(ValueError, match="image model, expected video"):
-        score_video_face(image_lm, crops(2))
+        clip_logits(image_lm, crops(2))
     blk = block("video")
     video = load_trained_model(write_checkpoint(tmp_path / "v.pt", blk), blk, "v", "cpu")
     with pytest.raises(ValueError, match="video model, expected image"):
-        score_image_face(video, crops(2))
+        image_logits(video, crops(2))
 
 
 # -- video scoring ------------------------------------------------------------------------
@@ -295,7 +277,7 @@ def test_score_video_face_one_pass_over_the_clip(tmp_path):
     blk = block("video", colour="RGB", infer_size=20)
     lm = load_trained_model(write_checkpoint(tmp_path / "v.pt", blk), blk, "v", "cpu")
     frames = crops(6, seed=2)
-    out = score_video_face(lm, frames)
+    out = clip_logits(lm, frames)
     assert out.shape == (2,) and out.dtype == np.float32
     clip = []
     for img in frames:
@@ -312,7 +294,7 @@ def test_score_video_face_one_pass_over_the_clip(tmp_path):
         expected = lm.model(x)[0].numpy()
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="at least one crop"):
-        score_video_face(lm, [])
+        clip_logits(lm, [])
 
 
 def test_score_video_face_clip_of_sampled_frames(tmp_path):
@@ -320,7 +302,7 @@ def test_score_video_face_clip_of_sampled_frames(tmp_path):
     lm = load_trained_model(write_checkpoint(tmp_path / "v.pt", blk), blk, "v", "cpu")
     frames = crops(len(sample_frames(300)), size=16)
     assert len(frames) == 150
-    assert score_video_face(lm, frames).shape == (2,)
+    assert clip_logits(lm, frames).shape == (2,)
 
 
 # -- every face in one batch ----------------------------------------------------------------
@@ -350,9 +332,9 @@ def test_score_image_faces_share_passes_with_the_mirrors(tmp_path, flip):
     blk = block(flip_tta=flip)
     lm = load_trained_model(write_checkpoint(tmp_path / "best.pt", blk), blk, "m", "cpu")
     faces = [crops(5, seed=1), crops(3, seed=2), []]
-    expected = [score_image_face(lm, f) if f else np.empty((0, 2)) for f in faces]
+    expected = [image_logits(lm, f) if f else np.empty((0, 2)) for f in faces]
     counting = LoadedModel(lm.name, lm.cfg, CountingModel(lm.model), lm.device)
-    out = score_image_faces(counting, faces)
+    out = image_logits_by_face(counting, faces)
     images = (5 + 3) * (2 if flip else 1)
     batch = lm.cfg.eval_batch_size
     assert counting.model.batches == [batch] * (images // batch) + [images % batch] * bool(
@@ -363,7 +345,7 @@ def test_score_image_faces_share_passes_with_the_mirrors(tmp_path, flip):
     assert [o.shape for o in out] == [(5, 2), (3, 2), (0, 2)]
     for got, want in zip(out, expected, strict=True):
         np.testing.assert_allclose(got, want, rtol=BATCH_RTOL, atol=BATCH_ATOL)
-    assert [o.shape for o in score_image_faces(counting, [[], []])] == [(0, 2), (0, 2)]
+    assert [o.shape for o in image_logits_by_face(counting, [[], []])] == [(0, 2), (0, 2)]
 
 
 def test_score_video_faces_one_forward_over_every_face(tmp_path):
@@ -371,13 +353,13 @@ def test_score_video_faces_one_forward_over_every_face(tmp_path):
     lm = load_trained_model(write_checkpoint(tmp_path / "v.pt", blk), blk, "v", "cpu")
     faces = [crops(6, seed=3), crops(6, seed=4)]
     counting = LoadedModel(lm.name, lm.cfg, CountingModel(lm.model), lm.device)
-    out = score_video_faces(counting, faces)
+    out = clip_logits_by_face(counting, faces)
     assert counting.model.batches == [2] and out.shape == (2, 2)
-    want = np.stack([score_video_face(lm, f) for f in faces])
+    want = np.stack([clip_logits(lm, f) for f in faces])
     np.testing.assert_allclose(out, want, rtol=BATCH_RTOL, atol=BATCH_ATOL)
     with pytest.raises(ValueError, match="clips of one length"):
-        score_video_faces(lm, [crops(6), crops(5)])
+        clip_logits_by_face(lm, [crops(6), crops(5)])
     with pytest.raises(ValueError, match="at least one crop per face"):
-        score_video_faces(lm, [crops(2), []])
+        clip_logits_by_face(lm, [crops(2), []])
     with pytest.raises(ValueError, match="video model, expected image"):
-        score_image_faces(lm, faces)
+        image_logits_by_face(lm, faces)

@@ -16,14 +16,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from rf_models.data.lists import make_list, read_list
 from rf_models.data.manifest import read_manifest
 from rf_models.detect.backends import RetinaFaceDetector
 from rf_models.infer.policy import EnsemblePolicy
 from rf_models.infer.scoring import load_trained_model
-from rf_models.infer.videos import score_video_file
+from rf_models.infer.video_scoring import score_video
+from rf_models.models.factory import create_model
 from rf_models.stages.align import align_part
 from rf_models.stages.detect import detect_part
 from rf_models.stages.extract import FrameOptions, extract_part
@@ -31,8 +31,7 @@ from rf_models.stages.track import track_part
 from rf_models.train.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from rf_models.train.config import ModelConfig
 from rf_models.train.loop import train_model
-from rf_models.train.model import build_model, register_arch
-from tests.seed_config import policy_config, seed_block
+from tests.support.seed_config import policy_config, seed_block
 
 PART = "dfdc_train_part_9"
 TRACK = {"score_threshold": 0.8, "iou_threshold": 0.5, "crop_scale": 1.3, "crop_source": "borrowed"}
@@ -41,27 +40,11 @@ BAD_ROWS = {"maybe.mp4": {"label": "MAYBE"}, "../x.mp4": {"label": "REAL"}}
 BAD_ROWS["a/b.mp4"] = {"label": "FAKE"}
 
 
-class TinyNet(nn.Module):
-    def __init__(self, num_classes: int = 2) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3, stride=2, padding=1)
-        self.bn = nn.BatchNorm2d(4)
-        self.fc = nn.Linear(16, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(
-            nn.functional.adaptive_avg_pool2d(torch.relu(self.bn(self.conv(x))), 2).flatten(1)
-        )
-
-
-register_arch("awkward_tiny", lambda num_classes: TinyNet(num_classes))
-
-
 def tiny_block(**changes) -> dict:
     block = {
         **seed_block("image"),
         "kind": "image",
-        "arch": "awkward_tiny",
+        "arch": "tiny_grid",
         "input_size": 24,
         "colour": "RGB",
         "batch_size": 4,
@@ -168,7 +151,7 @@ def test_spaced_and_upper_case_names_go_through_the_lists_into_training(run, tmp
     torch.manual_seed(0)
     result = train_model(cfg, lists, lists, run.faces.parent, tmp_path / "model", device="cpu")
     assert result.best_checkpoint.is_file()
-    assert load_checkpoint(result.best_checkpoint)["arch"] == "awkward_tiny"
+    assert load_checkpoint(result.best_checkpoint)["arch"] == "tiny_grid"
 
 
 def test_predict_scores_the_phone_video_like_its_twin(part, tmp_path) -> None:
@@ -180,7 +163,7 @@ def test_predict_scores_the_phone_video_like_its_twin(part, tmp_path) -> None:
         "arch": cfg.arch,
         "kind": cfg.kind,
         "config": cfg.to_dict(),
-        "model": build_model(cfg.arch, num_classes=2).state_dict(),
+        "model": create_model(cfg.arch, num_classes=2).state_dict(),
     }
     save_checkpoint(state, tmp_path / "b0.pt")
     models = [load_trained_model(tmp_path / "b0.pt", blk, "b0", "cpu")]
@@ -192,7 +175,7 @@ def test_predict_scores_the_phone_video_like_its_twin(part, tmp_path) -> None:
     )
     detector = RetinaFaceDetector(backend="onnx", device="cpu", threads=1)
     phone, upright, spaced = (
-        score_video_file(part / name, detector, models, policy)
+        score_video(part / name, detector, models, policy)
         for name in ("phone.mp4", "upright.mp4", SPACED)
     )
     assert (phone.status, phone.num_faces) == (upright.status, upright.num_faces) == ("ok", 2)

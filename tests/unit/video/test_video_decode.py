@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rf_models.video.decode import FrameReader, VideoError, probe_video, quarter_turns
-from tests.videos import write_test_video
+from tests.support.videos import write_test_video
 
 
 @pytest.fixture(scope="module")
