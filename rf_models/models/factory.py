@@ -37,7 +37,8 @@ def create_model(
     # The seed put a fresh nn.Linear(features, 2) on every network: PyTorch's default
     # initialisation. timm draws the TF EfficientNets' head from U(+-1/sqrt(num_classes)),
     # +-0.71 for two classes: random logits of std ~8 and first losses of 3 to 7.
-    model.get_submodule(spec.classifier).reset_parameters()
+    if spec.classifier is not None:
+        model.get_submodule(spec.classifier).reset_parameters()
     if init is None:
         zero_init_residual_branches(model)
     else:

@@ -30,8 +30,10 @@ class ArchSpec:
     """Called as ``build(num_classes=..., **defaults, **overrides)``."""
     convert: Callable[[Mapping[str, Any]], StateDict]
     """Maps an unwrapped state dict in a known source layout to the built model's keys."""
-    classifier: str
-    """Module name of the final layer: skipped on init when its shape differs (1000/400 vs 2)."""
+    classifier: str | None
+    """Module name of the final layer: re-initialised as the seed's fresh linear layer, and
+    skipped on init when its shape differs (1000/400 vs 2); None for a network without one
+    to treat so (a test's tiny network)."""
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -64,29 +66,38 @@ def _efficientnet_entry(
     )
 
 
-ARCHS: Mapping[str, ArchSpec] = MappingProxyType(
-    {
-        "tf_efficientnet_b0": _efficientnet_entry(
-            "tf_efficientnet_b0", 224, (1, 2, 2, 3, 3, 4, 1), 0.2
-        ),
-        "tf_efficientnet_b1": _efficientnet_entry(
-            "tf_efficientnet_b1", 240, (2, 3, 3, 4, 4, 5, 2), 0.2
-        ),
-        "tf_efficientnet_b3": _efficientnet_entry(
-            "tf_efficientnet_b3", 300, (2, 3, 3, 5, 5, 6, 2), 0.3
-        ),
-        "resnet34": ArchSpec(build=partial(_timm, "resnet34"), convert=identity, classifier="fc"),
-        "legacy_xception": ArchSpec(
-            build=partial(_timm, "legacy_xception"), convert=xception_to_timm, classifier="fc"
-        ),
-        "slowfast_r50": ArchSpec(
-            build=slowfast_r50,
-            convert=identity,
-            classifier="fc",
-            defaults=MappingProxyType({"alpha": 4, "beta": 0.125, "tau": 16, "dropout": 0.5}),
-        ),
-    }
-)
+_ARCHS: dict[str, ArchSpec] = {
+    "tf_efficientnet_b0": _efficientnet_entry(
+        "tf_efficientnet_b0", 224, (1, 2, 2, 3, 3, 4, 1), 0.2
+    ),
+    "tf_efficientnet_b1": _efficientnet_entry(
+        "tf_efficientnet_b1", 240, (2, 3, 3, 4, 4, 5, 2), 0.2
+    ),
+    "tf_efficientnet_b3": _efficientnet_entry(
+        "tf_efficientnet_b3", 300, (2, 3, 3, 5, 5, 6, 2), 0.3
+    ),
+    "resnet34": ArchSpec(build=partial(_timm, "resnet34"), convert=identity, classifier="fc"),
+    "legacy_xception": ArchSpec(
+        build=partial(_timm, "legacy_xception"), convert=xception_to_timm, classifier="fc"
+    ),
+    "slowfast_r50": ArchSpec(
+        build=slowfast_r50,
+        convert=identity,
+        classifier="fc",
+        defaults=MappingProxyType({"alpha": 4, "beta": 0.125, "tau": 16, "dropout": 0.5}),
+    ),
+}
+# A read-only view; register_arch adds to it.
+ARCHS: Mapping[str, ArchSpec] = MappingProxyType(_ARCHS)
+
+
+def register_arch(name: str, spec: ArchSpec) -> None:
+    """Add an architecture to the registry (e.g. a test's tiny network). Registering a name
+    twice is an error unless it is the same entry again."""
+    found = _ARCHS.get(name)
+    if found is not None and found is not spec:
+        raise ValueError(f"arch {name!r} is registered already")
+    _ARCHS[name] = spec
 
 
 def get_arch(arch: str) -> ArchSpec:

@@ -1,37 +1,13 @@
-"""Model construction for training: the project factory plus locally registered archs."""
+"""BatchNorm settings of a model in training: momentum, and statistics frozen for accumulated
+micro-batches."""
 
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import torch
 from torch import nn
-
-from rf_models.models.factory import create_model
-
-_EXTRA_ARCHS: dict[str, Callable[..., nn.Module]] = {}
-
-
-def register_arch(name: str, build: Callable[..., nn.Module]) -> None:
-    """Make ``name`` buildable by :func:`build_model` (called as ``build(num_classes=...)``);
-    for architectures outside ``rf_models.models``, e.g. tiny networks in tests."""
-    _EXTRA_ARCHS[name] = build
-
-
-def build_model(
-    arch: str, num_classes: int = 2, init: str | os.PathLike | None = None
-) -> nn.Module:
-    """A registered extra arch, else ``rf_models.models.create_model``."""
-    if arch in _EXTRA_ARCHS:
-        if init is not None:
-            raise ValueError(
-                f"arch {arch!r} is a locally registered arch: init files need "
-                f"rf_models.models, found init={init!r}"
-            )
-        return _EXTRA_ARCHS[arch](num_classes=num_classes)
-    return create_model(arch, num_classes=num_classes, init=init)
 
 
 def set_bn_momentum(model: nn.Module, momentum: float) -> None:

@@ -27,13 +27,14 @@ from pathlib import Path
 
 import torch
 
+from rf_models.models.factory import create_model
 from rf_models.train.accumulation import plan_steps
 from rf_models.train.checkpoint import load_checkpoint
 from rf_models.train.config import ModelConfig
 from rf_models.train.datasets import build_dataset
 from rf_models.train.distributed import pick_device
 from rf_models.train.loop import class_weighted_loss, train_model
-from rf_models.train.model import bn_statistics_frozen, build_model, set_bn_momentum
+from rf_models.train.model import bn_statistics_frozen, set_bn_momentum
 from rf_models.train.transforms import build_transforms
 
 PROBE_SEED = 12345
@@ -106,7 +107,7 @@ def check_recipe(
     plan = plan_steps(cfg.gpus, 1, 0, cfg.batch_size, cfg.loss_world_size_division, micro_batches)
 
     torch.manual_seed(cfg.seed)  # the loop builds the model after the same seeding
-    initial = build_model(cfg.arch, num_classes=2)
+    initial = create_model(cfg.arch, num_classes=2)
     if cfg.bn_momentum is not None:
         set_bn_momentum(initial, cfg.bn_momentum)
     probe = _probe_batch(cfg, Path(train_list), Path(crops))
@@ -126,7 +127,7 @@ def check_recipe(
         on_iteration=lambda it: stamps.append(time.monotonic()),
         micro_batches=plan.micro_batches,
     )
-    trained = build_model(cfg.arch, num_classes=2)
+    trained = create_model(cfg.arch, num_classes=2)
     trained.load_state_dict(load_checkpoint(out / "last.pt")["model"])
     after = _probe_loss(trained.to(dev), probe, cfg, dev)
     with open(out / "metrics.csv", newline="") as fh:

@@ -1,4 +1,5 @@
-"""Helpers for the inference tests: tiny registered archs, their configs and checkpoints."""
+"""Inference tests' models: blocks of the tiny networks (tests/support/tiny_models.py) and
+their checkpoints."""
 
 from __future__ import annotations
 
@@ -8,49 +9,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from rf_models.models.factory import create_model
 from rf_models.train.checkpoint import FORMAT, save_checkpoint
 from rf_models.train.config import ModelConfig
-from rf_models.train.model import build_model, register_arch
-from tests.seed_config import seed_optimiser
-
-
-class Tiny2d(nn.Module):
-    """Asymmetric kernels and a spatial readout: mirrored or colour-swapped input changes the
-    logits."""
-
-    def __init__(self, num_classes: int = 2) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, 4, 3, stride=2, padding=1)
-        self.bn = nn.BatchNorm2d(4)
-        self.pool = nn.AdaptiveAvgPool2d(2)
-        self.fc = nn.Linear(16, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.pool(torch.relu(self.bn(self.conv(x)))).flatten(1))
-
-
-class Tiny3d(nn.Module):
-    """A clip model taking ``(B, 3, T, H, W)`` like SlowFast."""
-
-    def __init__(self, num_classes: int = 2) -> None:
-        super().__init__()
-        self.conv = nn.Conv3d(3, 4, 3, stride=(1, 2, 2), padding=1)
-        self.pool = nn.AdaptiveAvgPool3d((1, 2, 2))
-        self.fc = nn.Linear(16, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.pool(torch.relu(self.conv(x))).flatten(1))
-
-
-register_arch("infer_tiny2d", lambda num_classes: Tiny2d(num_classes))
-register_arch("infer_tiny3d", lambda num_classes: Tiny3d(num_classes))
+from tests.support.seed_config import seed_optimiser
 
 
 def block(kind: str = "image", **overrides: Any) -> dict[str, Any]:
     """A complete model block for a tiny model."""
     base = {
         "kind": kind,
-        "arch": "infer_tiny2d" if kind == "image" else "infer_tiny3d",
+        "arch": "tiny_grid" if kind == "image" else "tiny3d_grid",
         "input_size": 24,
         "colour": "RGB",
         "normalisation": "imagenet",
@@ -77,7 +46,7 @@ def write_checkpoint(path: Path, blk: dict[str, Any], name: str = "m", seed: int
     perturbed so eval mode differs from identity)."""
     cfg = ModelConfig.from_dict(name, blk)
     torch.manual_seed(seed)
-    model = build_model(cfg.arch, num_classes=2)
+    model = create_model(cfg.arch, num_classes=2)
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.2, 0.2)

@@ -12,7 +12,7 @@ import yaml
 
 from rf_models.config import validate_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @functools.cache

@@ -1,6 +1,7 @@
-"""Shared helpers for the training tests: tiny archs, tiny crops and lists, tiny configs.
+"""Training tests' data: tiny crops and lists, tiny configs of the tiny networks
+(tests/support/tiny_models.py).
 
-Imported by conftest.py and by the scripts the tests run in subprocesses (torchrun, kill and
+Imported by the tests and by the scripts they run in subprocesses (torchrun, kill and
 resume), so it must not depend on pytest.
 """
 
@@ -10,60 +11,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
 from rf_models.train.config import ModelConfig
-from rf_models.train.model import register_arch
-from tests.seed_config import seed_optimiser
-
-
-class TinyNet(nn.Module):
-    """Two strided convs, optional BatchNorm and dropout: the state a resume must restore."""
-
-    def __init__(self, num_classes: int = 2, bn: bool = True, dropout: float = 0.0) -> None:
-        super().__init__()
-        norm = nn.BatchNorm2d if bn else nn.Identity
-        self.features = nn.Sequential(
-            nn.Conv2d(3, 8, 3, stride=2, padding=1),
-            norm(8),
-            nn.ReLU(),
-            nn.Conv2d(8, 16, 3, stride=2, padding=1),
-            norm(16),
-            nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
-        )
-        self.drop = nn.Dropout(dropout)
-        self.fc = nn.Linear(16, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.drop(self.features(x)))
-
-
-class Tiny3d(nn.Module):
-    """A clip model taking (B, 3, T, H, W) like SlowFast."""
-
-    def __init__(self, num_classes: int = 2) -> None:
-        super().__init__()
-        self.features = nn.Sequential(
-            nn.Conv3d(3, 8, 3, stride=(1, 2, 2), padding=1),
-            nn.BatchNorm3d(8),
-            nn.ReLU(),
-            nn.AdaptiveAvgPool3d(1),
-            nn.Flatten(),
-        )
-        self.drop = nn.Dropout(0.3)
-        self.fc = nn.Linear(8, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.drop(self.features(x)))
-
-
-def register_tiny_archs() -> None:
-    register_arch("tiny_bn_drop", lambda num_classes: TinyNet(num_classes, bn=True, dropout=0.3))
-    register_arch("tiny_plain", lambda num_classes: TinyNet(num_classes, bn=False))
-    register_arch("tiny3d", lambda num_classes: Tiny3d(num_classes))
+from tests.support.seed_config import seed_optimiser
 
 
 def write_crops(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_snakemake, write_config
+from tests.support.snakemake import run_snakemake, write_config
 
 TINY_IMAGE = {
     "split": "demo",

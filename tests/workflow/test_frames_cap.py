@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rf_models.demo.synth import build_demo_dataset
-from tests.conftest import run_snakemake, write_config
+from tests.support.snakemake import run_snakemake, write_config
 from tests.workflow.test_preprocess_dag import job_counts
 
 PARTS = [f"dfdc_train_part_{k}" for k in range(3)]

@@ -10,7 +10,7 @@ from pathlib import Path
 from rf_models.data.lists import read_list
 from rf_models.data.manifest import read_manifest
 from rf_models.detect.txt_io import read_detections_txt
-from tests.conftest import run_snakemake, write_config
+from tests.support.snakemake import run_snakemake, write_config
 
 # demo case -> the manifest status the workflow must give it
 EXPECTED_STATUS = {

@@ -13,7 +13,7 @@ import yaml
 from rf_models.data.manifest import read_manifest
 from rf_models.infer.submission import read_submission
 from rf_models.report.registry import FIGURE_NAMES
-from tests.conftest import run_snakemake
+from tests.support.snakemake import run_snakemake
 
 
 def results(run) -> Path:

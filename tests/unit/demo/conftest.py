@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from demo_testlib import TINY
 
 from rf_models.demo import DemoSummary, build_demo_dataset
+from tests.support.demo_data import TINY
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from demo_testlib import decode_all
 
 from rf_models.detect import RetinaFaceDetector
+from tests.support.demo_data import decode_all
 
 SCORE = 0.8  # the tracking threshold (docs/reproduction.md §4)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from demo_testlib import decode_all
 
 from rf_models.demo.mp4 import write_mp4
+from tests.support.demo_data import decode_all
 
 
 def frames(n: int = 6, h: int = 64, w: int = 96, seed: int = 0) -> list[np.ndarray]:

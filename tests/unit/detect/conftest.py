@@ -1,12 +1,10 @@
-"""Shared fixtures of the detector tests: one model, one exported ONNX graph, one photo."""
+"""Shared fixtures of the detector tests: one model and one exported ONNX graph (the photo is
+tests/conftest.py's t1_image)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
 
@@ -17,16 +15,6 @@ from rf_models.detect import RetinaFaceDetector, export_onnx
 def _few_threads() -> None:
     # The test machine is shared: keep PyTorch to one thread.
     torch.set_num_threads(1)
-
-
-@pytest.fixture(scope="session")
-def t1_image() -> np.ndarray:
-    """insightface's group photo (886x1280 BGR): six faces at RetinaFace score >= 0.8."""
-    insightface = pytest.importorskip("insightface")
-    path = os.path.join(os.path.dirname(insightface.__file__), "data", "images", "t1.jpg")
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    assert image is not None, f"could not read {path}"
-    return image
 
 
 @pytest.fixture(scope="session")

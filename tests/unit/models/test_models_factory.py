@@ -7,7 +7,9 @@ import torch
 from timm.layers import Conv2dSame
 
 from rf_models.models import available_archs, create_model
+from rf_models.models.registry import register_arch
 from rf_models.models.same_padding import FixedPadConv2d, fix_same_padding, same_padding
+from tests.support.tiny_models import TINY_ARCHS
 
 # (arch, tiny input, parameters with a 2-way head). The counts are timm's ImageNet models' with
 # the 1000-way head swapped for a 2-way one (e.g. tf_efficientnet_b0: 5,288,548 - 1280*998 - 998).
@@ -22,7 +24,15 @@ ARCH_CASES = [
 
 
 def test_available_archs() -> None:
-    assert available_archs() == sorted(case[0] for case in ARCH_CASES)
+    # the seed's six, and the tests' tiny networks registered from the test side
+    assert available_archs() == sorted([*(case[0] for case in ARCH_CASES), *TINY_ARCHS])
+
+
+def test_an_arch_name_is_registered_once() -> None:
+    spec = TINY_ARCHS["tiny_plain"]
+    register_arch("tiny_plain", spec)  # the same entry again: nothing changes
+    with pytest.raises(ValueError, match="registered already"):
+        register_arch("tiny_plain", TINY_ARCHS["tiny_grid"])
 
 
 @pytest.mark.parametrize(("arch", "shape", "params"), ARCH_CASES)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from report_testlib import (
+
+from tests.support.report_inputs import (
     make_scores,
     training_rows,
     write_metrics_from_scores,

@@ -20,7 +20,7 @@ from rf_models.report.__main__ import main
 from rf_models.report.build import TABLES, write_report
 from rf_models.report.inputs import read_scores
 from rf_models.report.registry import FIGURE_NAMES, FIGURES
-from tests.seed_config import policy_config
+from tests.support.seed_config import policy_config
 
 REPO = Path(__file__).resolve().parents[3]
 ALL_OUTPUTS = {**{f: f"{f}.png" for f in FIGURE_NAMES}, **{k: v[1] for k, v in TABLES.items()}}

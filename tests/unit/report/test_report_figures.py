@@ -11,14 +11,6 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from report_testlib import (
-    make_scores,
-    training_rows,
-    write_metrics_from_scores,
-    write_part_manifest,
-    write_scores,
-    write_training,
-)
 
 from rf_models.report.figures import (
     common,
@@ -36,6 +28,14 @@ from rf_models.report.figures import manifests as manifest_figures
 from rf_models.report.figures import metrics as metric_figures
 from rf_models.report.figures import scores as score_figures
 from rf_models.report.figures import training as training_figures
+from tests.support.report_inputs import (
+    make_scores,
+    training_rows,
+    write_metrics_from_scores,
+    write_part_manifest,
+    write_scores,
+    write_training,
+)
 
 
 def check_png(path: Path, min_wh=(500, 250), max_wh=(2400, 2400)) -> np.ndarray:

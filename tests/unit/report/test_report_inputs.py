@@ -7,15 +7,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from report_testlib import (
-    COMBINERS,
-    MODELS,
-    make_scores,
-    training_rows,
-    write_part_manifest,
-    write_scores,
-    write_training,
-)
 
 from rf_models.report.inputs import (
     is_combiner,
@@ -24,6 +15,15 @@ from rf_models.report.inputs import (
     read_metrics,
     read_scores,
     read_training_metrics,
+)
+from tests.support.report_inputs import (
+    COMBINERS,
+    MODELS,
+    make_scores,
+    training_rows,
+    write_part_manifest,
+    write_scores,
+    write_training,
 )
 
 

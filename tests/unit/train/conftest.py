@@ -1,8 +1,7 @@
 import pytest
 import torch
-from train_testlib import make_data, register_tiny_archs
 
-register_tiny_archs()
+from tests.support.train_data import make_data
 
 
 @pytest.fixture(autouse=True)

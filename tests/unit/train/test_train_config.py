@@ -15,7 +15,7 @@ from rf_models.train.config import (
     models_to_train,
     resolve_model_block,
 )
-from tests.seed_config import seed_config
+from tests.support.seed_config import seed_config
 
 NAMES = ["b0", "b1", "b1short", "b1long", "b3", "r34", "xcep", "sf", "sf_noaug", "sf_16x8",
          "sf_alldata"]  # fmt: skip

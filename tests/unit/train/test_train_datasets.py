@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-from train_testlib import tiny_image_cfg, tiny_video_cfg, write_list
 
 from rf_models.train.datasets import (
     BadSampleError,
@@ -13,6 +12,7 @@ from rf_models.train.datasets import (
     temporal_indices,
 )
 from rf_models.train.transforms import build_transforms
+from tests.support.train_data import tiny_image_cfg, tiny_video_cfg, write_list
 
 
 def image_dataset(cfg, list_path, crops, train=True):

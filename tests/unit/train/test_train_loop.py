@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from train_testlib import make_data, tiny_image_cfg, tiny_video_cfg
 
 from rf_models.train.checkpoint import CheckpointError, load_checkpoint
 from rf_models.train.datasets import BadSampleError
 from rf_models.train.loop import train_model
+from tests.support.train_data import make_data, tiny_image_cfg, tiny_video_cfg
 
 SCRIPT = Path(__file__).with_name("tiny_train_script.py")
 REPO = Path(__file__).parents[3]

@@ -6,7 +6,7 @@ import torch
 from rf_models.train.config import resolve_model_block
 from rf_models.train.loop import class_weighted_loss, is_validation_iteration
 from rf_models.train.validation import compute_val_metrics, shard_indices
-from tests.seed_config import seed_config
+from tests.support.seed_config import seed_config
 
 
 def test_class_weights_of_every_seed_block():

@@ -2,9 +2,8 @@
 
 import math
 
-from train_testlib import tiny_image_cfg, tiny_video_cfg
-
 from rf_models.train.recipe import check_recipe
+from tests.support.train_data import tiny_image_cfg, tiny_video_cfg
 
 
 def test_a_sound_recipe_lowers_its_probe_loss(data, tmp_path):

@@ -3,7 +3,7 @@ import torch
 
 from rf_models.train.config import ModelConfig, resolve_model_block
 from rf_models.train.schedule import config_lr, lr_at, set_lr
-from tests.seed_config import seed_config
+from tests.support.seed_config import seed_config
 
 # name: (base lr, warm-up lr, lr steps) from docs/reproduction.md §6.
 TABLE = {

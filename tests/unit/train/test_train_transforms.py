@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 import torch
-from train_testlib import tiny_image_cfg, tiny_video_cfg
 
 from rf_models.train.transforms import (
     ClipEvalTransform,
@@ -16,6 +15,7 @@ from rf_models.train.transforms import (
     video_eval_side,
     video_jitter,
 )
+from tests.support.train_data import tiny_image_cfg, tiny_video_cfg
 
 
 def image(h=40, w=40, seed=0):

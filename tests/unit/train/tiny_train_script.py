@@ -17,12 +17,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the repository: tests.support
 
 import torch  # noqa: E402
-from train_testlib import TinyNet, register_tiny_archs, tiny_image_cfg  # noqa: E402
 
 from rf_models.train.loop import train_model  # noqa: E402
+from tests.support.tiny_models import Tiny2d, register_tiny_archs  # noqa: E402
+from tests.support.train_data import tiny_image_cfg  # noqa: E402
 
 
 def main() -> None:
@@ -52,7 +53,7 @@ def main() -> None:
 
     def count_forwards(module: torch.nn.Module, inputs: object) -> None:
         nonlocal forwards
-        if isinstance(module, TinyNet) and module.training:
+        if isinstance(module, Tiny2d) and module.training:
             forwards += 1
             if forwards == args.pause_at_forward:
                 pause(f"forward {forwards}")
