@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -106,9 +106,20 @@ def _message(err: jsonschema.ValidationError, prefix: list[str]) -> str:
     return f"config key {where}: {err.message}"
 
 
+def _is_integer(checker: Any, instance: Any) -> bool:
+    # draft 7 counts 1.0 as an integer; a count, a seed or a size written 1.0 is a mistake
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_Validator = jsonschema.validators.extend(
+    jsonschema.Draft7Validator,
+    type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
 def _validate(instance: Any, schema: Mapping[str, Any], where: str) -> None:
     root = load_schema()
-    validator = jsonschema.Draft7Validator({**schema, "definitions": root["definitions"]})
+    validator = _Validator({**schema, "definitions": root["definitions"]})
     prefix = where.split(".") if where else []
     # the deepest failures say the most; anyOf/allOf wrappers would only repeat them
     errors = sorted(
@@ -180,18 +191,6 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
     return filled
 
 
-def merge_config(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """``update`` over ``base``, mappings merged key by key as Snakemake merges a
-    ``--configfile`` over the ``configfile:`` (other values replaced); returns a new dict."""
-    merged = copy.deepcopy(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge_config(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def read_config_file(path: str | Path) -> dict[str, Any]:
     """A YAML file's top-level mapping (empty file: {}); errors name the file."""
     path = Path(path)
@@ -210,19 +209,31 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return config
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    path = Path(path)
-    try:
-        config = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err})") from None
-    if config is None:
-        config = {}
-    if not isinstance(config, dict):
+# The repository's config.yaml, when this package sits in a checkout (an installed wheel has none).
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
+
+
+def load_repo_config(paths: Sequence[str | Path] = ()) -> dict[str, Any]:
+    """The repository's config.yaml with ``paths`` merged over it in order, validated: what
+    the workflow sees with ``--configfile`` (the commands that run outside Snakemake read
+    their settings this way)."""
+    files = ([REPO_CONFIG] if REPO_CONFIG.is_file() else []) + [Path(p) for p in paths]
+    if not files:
         raise ConfigError(
-            f"{path}: expected a mapping of config keys, found {type(config).__name__}"
+            "no configuration: the repository's config.yaml is not beside this package; "
+            "give one with --config"
         )
-    config.update(overrides or {})
+    return read_config_files(files)
+
+
+def read_config_files(paths: Sequence[str | Path]) -> dict[str, Any]:
+    """The files' mappings merged in order, as Snakemake merges each ``--configfile`` over the
+    ``configfile:`` (:func:`snakemake.utils.update_config`), then validated."""
+    from snakemake.utils import update_config  # imported on use: the DAG build never needs it
+
+    config: dict[str, Any] = {}
+    for path in paths:
+        update_config(config, read_config_file(path))
     return validate_config(config)
 
 

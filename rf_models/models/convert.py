@@ -12,12 +12,15 @@ Sources handled, each bare or wrapped (``{"state_dict": ...}`` as the seed saves
   timm ``legacy_xception``;
 - SlowFast-50: the seed's layout (its checkpoints and ``sf50_k400.pth``) == ours.
 
-Files are read with ``torch.load(weights_only=True)`` (or safetensors): nothing is unpickled.
+Files are read with ``torch.load(weights_only=True)`` (or safetensors, recognised by suffix or
+content): nothing is unpickled.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,10 +33,12 @@ from rf_models.models.registry import get_arch
 
 __all__ = [
     "CheckpointError",
+    "check_fits",
     "convert_state_dict",
     "load_init_weights",
     "load_seed_checkpoint",
     "read_checkpoint",
+    "read_checkpoint_object",
     "unwrap_state_dict",
 ]
 
@@ -76,23 +81,45 @@ def unwrap_state_dict(obj: Any, source: str = "state dict") -> StateDict:
     return state
 
 
-def read_checkpoint(path: str | os.PathLike) -> StateDict:
-    """Read a checkpoint file (torch, weights only; or ``.safetensors``) into a flat state dict."""
+def _is_safetensors(path: Path) -> bool:
+    """A safetensors file under another name (a hub's ``model.safetensors`` saved as the
+    ``.pth`` a config names): it opens with an 8-byte header length, then the JSON header.
+    Torch files open with a zip signature or a pickle opcode instead."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    return len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") > 1
+
+
+def read_checkpoint_object(path: str | os.PathLike) -> Any:
+    """The object a checkpoint file holds (torch, weights only, zip or legacy format; or
+    safetensors, by suffix or content), on the CPU: a state dict or a dict around one, with its
+    other entries (the seed's ``step``, ``optimizer``, ...)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {path}")
     try:
-        if path.suffix == ".safetensors":
+        if path.suffix == ".safetensors" or _is_safetensors(path):
             from safetensors.torch import load_file
 
-            obj: Any = load_file(str(path), device="cpu")
-        else:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            return load_file(str(path), device="cpu")
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        what = f"a pickled {found.group(1)}" if found else "pickled Python objects"
+        raise CheckpointError(
+            f"{path}: cannot be read as a weights-only checkpoint: it holds {what}, which a "
+            "weights-only load refuses (unpickling runs code); save its tensors alone, e.g. "
+            "torch.save(checkpoint['state_dict'], path)"
+        ) from exc
     except Exception as exc:  # any reader failure is a bad file, reported with its path
         raise CheckpointError(
             f"{path}: cannot be read as a weights-only checkpoint: {type(exc).__name__}: {exc}"
         ) from exc
-    return unwrap_state_dict(obj, source=str(path))
+
+
+def read_checkpoint(path: str | os.PathLike) -> StateDict:
+    """Read a checkpoint file (torch, weights only; or safetensors) into a flat state dict."""
+    return unwrap_state_dict(read_checkpoint_object(path), source=str(path))
 
 
 def convert_state_dict(arch: str, state_dict: Mapping[str, Any]) -> StateDict:
@@ -100,18 +127,24 @@ def convert_state_dict(arch: str, state_dict: Mapping[str, Any]) -> StateDict:
     return get_arch(arch).convert(unwrap_state_dict(state_dict))
 
 
-def _load(model: nn.Module, arch: str, path: str | os.PathLike, init: bool) -> list[str]:
-    spec = get_arch(arch)
-    raw = read_checkpoint(path)
-    try:
-        state = spec.convert(raw)
-    except CheckpointError as exc:
-        raise CheckpointError(f"{path}: {exc}") from exc
-    target = model.state_dict()
-    prefix = spec.classifier + "."
+def check_fits(
+    state: Mapping[str, torch.Tensor],
+    target: Mapping[str, torch.Tensor],
+    arch: str,
+    source: str | os.PathLike,
+    init: bool = False,
+) -> list[str]:
+    """Check that ``state`` (already in ``arch``'s key layout) fills every tensor of
+    ``target`` (a model's state dict; meta tensors will do) with its shape, and that every
+    tensor of ``state`` is used; the error names ``source`` and the keys. With ``init`` a
+    classifier of another shape (or none) is allowed: its keys are returned, to be skipped.
+    Batch counters (``num_batches_tracked``) may be absent: files from before BN counted
+    batches lack them."""
+    classifier = get_arch(arch).classifier
     skipped: list[str] = []
-    if init:
+    if init and classifier is not None:
         # A different head (1000 ImageNet / 400 Kinetics classes, or none) stays at random init.
+        prefix = classifier + "."
         head = [k for k in target if k.startswith(prefix)]
         if any(k not in state or state[k].shape != target[k].shape for k in head):
             skipped = head
@@ -119,7 +152,7 @@ def _load(model: nn.Module, arch: str, path: str | os.PathLike, init: bool) -> l
     missing = [
         k
         for k in target
-        # Files saved before BN counted batches lack these; the model's own value is kept.
+        # Files saved before BN counted batches lack these; the caller keeps its own value.
         if k not in state and k not in skipped and not k.endswith(".num_batches_tracked")
     ]
     unexpected = [k for k in state if k not in target]
@@ -138,7 +171,19 @@ def _load(model: nn.Module, arch: str, path: str | os.PathLike, init: bool) -> l
             )
             if items
         ]
-        raise CheckpointError(f"{path}: checkpoint does not fit {arch}: " + "; ".join(problems))
+        raise CheckpointError(f"{source}: checkpoint does not fit {arch}: " + "; ".join(problems))
+    return skipped
+
+
+def _load(model: nn.Module, arch: str, path: str | os.PathLike, init: bool) -> list[str]:
+    raw = read_checkpoint(path)
+    try:
+        state = get_arch(arch).convert(raw)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
+    target = model.state_dict()
+    skipped = check_fits(state, target, arch, path, init=init)
+    state = {k: v for k, v in state.items() if k not in skipped}
     state.update({k: v for k, v in target.items() if k not in state})
     model.load_state_dict(state, strict=True)
     return skipped

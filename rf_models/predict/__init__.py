@@ -16,23 +16,9 @@ from typing import Any
 
 import yaml
 
-from rf_models.config import ConfigError, read_config_files
+from rf_models.config import ConfigError
 from rf_models.infer.video_scoring import SCORED, VideoResult
 from rf_models.train.config import INFERENCE_ONLY_KEYS, resolve_model_block
-
-REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.yaml"
-
-
-def load_configs(paths: Sequence[str | os.PathLike]) -> dict[str, Any]:
-    """The repository's config.yaml (when this is a checkout) with ``paths`` merged over it in
-    order, validated."""
-    files = ([REPO_CONFIG] if REPO_CONFIG.is_file() else []) + [Path(p) for p in paths]
-    if not files:
-        raise ConfigError(
-            "no configuration: the repository's config.yaml is not beside this package; "
-            "give one with --config"
-        )
-    return read_config_files(files)
 
 
 def find_models(

@@ -13,10 +13,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from rf_models.config import ConfigError
+from rf_models.config import ConfigError, load_repo_config
 from rf_models.infer.folder import predict_folder
 from rf_models.infer.predict_options import PredictOptions, PredictOutputs
-from rf_models.predict import find_models, format_table, load_configs
+from rf_models.predict import find_models, format_table
 from rf_models.report.video_sheet import plot_video_sheet
 from rf_models.train.checkpoint import CheckpointError
 
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
     try:
-        config = load_configs(args.config)
+        config = load_repo_config(args.config)
         checkpoints = find_models(args.models, config, args.model)
         out = args.out
         draw = None if args.no_pictures else plot_video_sheet

@@ -11,11 +11,10 @@ import yaml
 
 from rf_models.config import (
     ConfigError,
-    load_config,
     load_schema,
-    merge_config,
     part_names,
     read_config_file,
+    read_config_files,
     split_parts,
     validate_config,
 )
@@ -25,7 +24,7 @@ MINIMAL = {"data_root": "data", "parts": [0, 1, 2]}
 
 
 def test_repo_config_validates() -> None:
-    config = load_config(REPO / "config.yaml")
+    config = read_config_files([REPO / "config.yaml"])
     assert config["parts"] == list(range(50))
     assert part_names(config)[0] == "dfdc_train_part_0"
     assert part_names(config)[-1] == "dfdc_train_part_49"
@@ -145,13 +144,20 @@ def test_every_problem_is_reported_at_once() -> None:
     assert "frames.stride" in str(err.value) and "align.quality" in str(err.value)
 
 
-def test_load_config_from_file_with_overrides(tmp_path: Path) -> None:
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump({**MINIMAL, "frames": {"stride": 3}}))
-    config = load_config(path, overrides={"results_dir": "elsewhere"})
-    assert config["results_dir"] == "elsewhere" and config["frames"]["stride"] == 3
+def test_config_files_merge_as_snakemake_merges_a_configfile(tmp_path: Path) -> None:
+    base = tmp_path / "config.yaml"
+    base.write_text(yaml.safe_dump({**MINIMAL, "frames": {"stride": 3, "quality": 90}}))
+    over = tmp_path / "over.yaml"
+    over.write_text(yaml.safe_dump({"results_dir": "elsewhere", "frames": {"stride": 2}}))
+    config = read_config_files([base, over])
+    assert config["results_dir"] == "elsewhere"
+    assert (config["frames"]["stride"], config["frames"]["quality"]) == (2, 90)  # merged
+    parts = tmp_path / "parts.yaml"
+    parts.write_text(yaml.safe_dump({"parts": [2]}))
+    assert read_config_files([base, parts])["parts"] == [2]  # lists are replaced, not merged
+    over.write_text(yaml.safe_dump({"frames": {"strde": 1}}))
     with pytest.raises(ConfigError, match="frames.strde"):
-        load_config(path, overrides={"frames": {"strde": 1}})
+        read_config_files([base, over])
 
 
 @pytest.mark.parametrize(
@@ -162,24 +168,12 @@ def test_load_config_from_file_with_overrides(tmp_path: Path) -> None:
         ("just a string\n", "expected a mapping"),
     ],
 )
-def test_load_config_bad_files_name_the_file(tmp_path: Path, text: str, match: str) -> None:
+def test_bad_config_files_name_the_file(tmp_path: Path, text: str, match: str) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(text)
     with pytest.raises(ConfigError, match=match) as err:
-        load_config(path)
+        read_config_files([path])
     assert str(path) in str(err.value)
-
-
-def test_merge_config_merges_mappings_as_snakemake_configfile_does() -> None:
-    base = {"ensemble": {"split": "a", "policy": {"x": 1, "y": {"z": 2}}}, "parts": [0, 1]}
-    merged = merge_config(
-        base, {"ensemble": {"split": "b", "policy": {"y": {"w": 3}}}, "parts": [2]}
-    )
-    assert merged == {
-        "ensemble": {"split": "b", "policy": {"x": 1, "y": {"z": 2, "w": 3}}},
-        "parts": [2],  # lists are replaced, not merged
-    }
-    assert base["ensemble"]["split"] == "a"  # the inputs are left alone
 
 
 @pytest.mark.parametrize(
@@ -205,7 +199,7 @@ def test_empty_config_file_reports_required_keys(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("")
     with pytest.raises(ConfigError, match="required property"):
-        load_config(path)
+        read_config_files([path])
 
 
 def _with_splits(parts: list[int], **splits: dict) -> dict:

@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 import yaml
 
-from rf_models.config import ConfigError
+from rf_models.config import ConfigError, load_repo_config
 from rf_models.demo.mp4 import write_mp4
 from rf_models.infer.folder import predict_folder
 from rf_models.infer.predict_options import PredictOptions, PredictOutputs
 from rf_models.infer.submission import read_submission
 from rf_models.infer.video_scoring import VideoResult
-from rf_models.predict import find_models, format_table, load_configs
+from rf_models.predict import find_models, format_table
 from rf_models.predict.__main__ import main
 from rf_models.train.config import ModelConfig, resolve_model_block, training_block
 from tests.support.infer_models import block, write_checkpoint
@@ -108,7 +108,7 @@ def test_configuration_errors_exit_2_with_a_message(setup, tmp_path, capsys, ext
 
 
 def test_find_models_reads_each_runs_block(setup):
-    config = load_configs([setup["config"]])
+    config = load_repo_config([setup["config"]])
     found = find_models(setup["models"], config)
     assert list(found) == ["b0", "sf"]
     path, blk = found["b0"]
@@ -122,7 +122,7 @@ def test_a_block_trained_only_as_a_starting_point_is_not_scored(setup, tmp_path,
     models = tmp_path / "models"
     shutil.copytree(setup["models"], models)
     shutil.copytree(models / "sf", models / "sf_pretrain")
-    config = load_configs([setup["config"]])
+    config = load_repo_config([setup["config"]])
     assert list(find_models(models, config)) == ["b0", "sf"]
     with pytest.raises(ConfigError, match="ensemble.policy weighs only"):
         find_models(models, config, ["sf_pretrain"])
@@ -134,12 +134,12 @@ def test_a_block_trained_only_as_a_starting_point_is_not_scored(setup, tmp_path,
 def test_load_configs_merges_over_the_repository_config(tmp_path):
     extra = tmp_path / "x.yaml"
     extra.write_text(yaml.safe_dump({"ensemble": {"split": "alldata"}}))
-    config = load_configs([extra])
+    config = load_repo_config([extra])
     assert config["ensemble"]["split"] == "alldata"
     assert config["ensemble"]["policy"]["groups"]["image"]["models"]["b0"] == 7  # kept
     extra.write_text(yaml.safe_dump({"predict": {"max_frame": 3}}))
     with pytest.raises(ConfigError, match="predict.max_frame"):
-        load_configs([extra])
+        load_repo_config([extra])
 
 
 def test_format_table_aligns_columns():
@@ -160,7 +160,7 @@ def test_the_command_scores_like_the_predict_rule(setup, tmp_path, capsys):
     extra = tmp_path / "tta.yaml"
     tta = {**EXTRA_CONFIG, "models": {"b0": block("image", flip_tta=True, infer_size=28)}}
     extra.write_text(yaml.safe_dump(tta))
-    config = load_configs([extra])
+    config = load_repo_config([extra])
     resolved = resolve_model_block(config, "b0")
     models = tmp_path / "models"
     (models / "b0").mkdir(parents=True)

@@ -7,7 +7,6 @@ independently of the converter (per-block rules, not the converter's tables).
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 
 import pytest
@@ -23,55 +22,7 @@ from rf_models.models import (
     read_checkpoint,
 )
 from rf_models.models.convert import unwrap_state_dict
-
-STAGES = {
-    "tf_efficientnet_b0": (1, 2, 2, 3, 3, 4, 1),
-    "tf_efficientnet_b1": (2, 3, 3, 4, 4, 5, 2),
-}
-
-
-def to_lukemelas(timm_state: dict[str, torch.Tensor], stages: tuple[int, ...]) -> dict:
-    """timm tf_efficientnet keys -> lukemelas efficientnet_pytorch keys."""
-    out = {}
-    offsets = [sum(stages[:s]) for s in range(len(stages))]
-    blocks = {".".join(k.split(".")[:3]) for k in timm_state if k.startswith("blocks.")}
-    ds_blocks = blocks - {k.split(".conv_pwl.")[0] for k in timm_state if ".conv_pwl." in k}
-    for key, value in timm_state.items():
-        m = re.fullmatch(r"blocks\.(\d+)\.(\d+)\.(.+)", key)
-        if m is None:
-            top, _, rest = key.partition(".")
-            name = {
-                "conv_stem": "_conv_stem",
-                "bn1": "_bn0",
-                "conv_head": "_conv_head",
-                "bn2": "_bn1",
-                "classifier": "_fc",
-            }[top]
-            out[f"{name}.{rest}"] = value
-            continue
-        stage, block, rest = int(m.group(1)), int(m.group(2)), m.group(3)
-        depthwise_separable = f"blocks.{stage}.{block}" in ds_blocks
-        layer, _, param = rest.rpartition(".")
-        if depthwise_separable:
-            names = {"conv_dw": "_depthwise_conv", "bn1": "_bn1", "conv_pw": "_project_conv"}
-            names["bn2"] = "_bn2"
-        else:
-            names = {"conv_pw": "_expand_conv", "bn1": "_bn0", "conv_dw": "_depthwise_conv"}
-            names.update({"bn2": "_bn1", "conv_pwl": "_project_conv", "bn3": "_bn2"})
-        names.update({"se.conv_reduce": "_se_reduce", "se.conv_expand": "_se_expand"})
-        out[f"_blocks.{offsets[stage] + block}.{names[layer]}.{param}"] = value
-    return out
-
-
-def seed_checkpoint(state: dict[str, torch.Tensor]) -> dict:
-    """How the seed saved a DDP model at each validation."""
-    return {
-        "step": 58000,
-        "arch": "efficientnet-b1",
-        "state_dict": {f"module.{k}": v for k, v in state.items()},
-        "best_loss": 0.31,
-        "optimizer": {"state": {}, "param_groups": [{"lr": 0.01, "params": [0, 1]}]},
-    }
+from tests.support.seed_checkpoints import STAGES, seed_checkpoint, to_lukemelas
 
 
 @pytest.fixture(scope="module")
