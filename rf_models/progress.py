@@ -1,7 +1,9 @@
-"""Progress of a per-part job in its log: plain lines, at least every 30 s, and a bar on a TTY.
+"""Progress of a long job in its log: plain lines, at least every 30 s, and a bar on a TTY.
 
-A DFDC part runs for an hour or more; ``tail -f`` on its log must tell a slow job from a stuck
-one. A timer thread writes the line even while one long video is being processed.
+A DFDC part runs for an hour or more, a training for days; ``tail -f`` on a log must tell a
+slow job from a stuck one. A timer thread writes the line even while one long video (or a
+validation) is being processed. Per-part stages count videos; training counts iterations and
+also writes a line every ``every`` of them with the loss and learning rate.
 """
 
 from __future__ import annotations
@@ -38,12 +40,14 @@ def format_seconds(seconds: float) -> str:
 
 
 class Progress:
-    """Count videos of one job: ``with Progress(label, total, reused) as p: ... p.advance()``.
+    """Count the units of one job: ``with Progress(label, total, reused) as p: ... p.advance()``.
 
-    ``reused`` videos (results kept from an earlier attempt) count as done from the start; the
-    ETA is the mean time of the videos computed so far times the videos left to compute.
-    Lines go to ``logger`` at start, every ``interval`` seconds and at the end; a tqdm bar is
-    drawn on ``stream`` only when it is a TTY.
+    ``reused`` units (videos kept from an earlier attempt, iterations done before a resume)
+    count as done from the start; the ETA is the mean time of the units computed so far times
+    the units left. Lines go to ``logger`` at start, every ``interval`` seconds, every
+    ``every`` units when given (with the values passed to :meth:`advance`) and at the end; a
+    tqdm bar is drawn on ``stream`` instead of the ``every`` lines when it is a TTY. A disabled
+    progress (training ranks other than 0) says nothing.
     """
 
     def __init__(
@@ -52,6 +56,9 @@ class Progress:
         total: int,
         reused: int = 0,
         *,
+        unit: str = "video",
+        every: int | None = None,
+        enabled: bool = True,
         interval: float | None = None,
         logger: logging.Logger = log,
         stream: TextIO | None = None,
@@ -63,6 +70,9 @@ class Progress:
         self.total = total
         self.reused = reused
         self.done = reused
+        self.unit = unit
+        self.every = every
+        self.enabled = enabled
         self.interval = interval_from_env() if interval is None else interval
         self.logger = logger
         self.stream = sys.stderr if stream is None else stream
@@ -85,16 +95,34 @@ class Progress:
         else:
             eta = "unknown"
         return (
-            f"{self.label}: video {done}/{self.total} ({self.reused} reused from an earlier "
-            f"attempt), elapsed {format_seconds(elapsed)}, ETA {eta}"
+            f"{self.label}: {self.unit} {done}/{self.total} ({self.reused} reused from an "
+            f"earlier attempt), elapsed {format_seconds(elapsed)}, ETA {eta}"
         )
 
-    def advance(self, n: int = 1) -> None:
-        """``n`` more videos computed (thread-safe)."""
+    def advance(self, n: int = 1, **values: float) -> None:
+        """``n`` more units computed (thread-safe); ``values`` (e.g. loss, lr) go with the
+        ``every`` lines and the bar."""
         with self._lock:
             self.done = min(self.total, self.done + n)
+            done = self.done
+        if not self.enabled:
+            return
+        shown = " ".join(f"{k} {v:.4g}" for k, v in values.items())
         if self._bar is not None:
             self._bar.update(n)
+            if values:
+                self._bar.set_postfix_str(shown, refresh=False)
+        elif self.every and (done % self.every == 0 or done == self.total):
+            self.logger.info("%s%s", self.line(), f", {shown}" if shown else "")
+
+    def write(self, message: str) -> None:
+        """A log line that does not break the bar."""
+        if not self.enabled:
+            return
+        if self._bar is not None:
+            self._bar.write(message, file=self.stream)
+        else:
+            self.logger.info("%s", message)
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):
@@ -102,10 +130,13 @@ class Progress:
 
     def __enter__(self) -> Progress:
         self._start = self._clock()
+        if not self.enabled:
+            return self
         self.logger.info(
-            "%s: %d videos, %d reused from an earlier attempt, %d to compute (pid %d)",
+            "%s: %d %ss, %d reused from an earlier attempt, %d to compute (pid %d)",
             self.label,
             self.total,
+            self.unit,
             self.reused,
             self.total - self.reused,
             os.getpid(),
@@ -126,6 +157,8 @@ class Progress:
             self._thread.join()
         if self._bar is not None:
             self._bar.close()
+        if not self.enabled:
+            return
         if exc_type is None:
             self.logger.info("%s (finished)", self.line())
         else:

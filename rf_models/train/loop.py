@@ -26,6 +26,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from rf_models.models.factory import create_model
+from rf_models.progress import Progress
 from rf_models.train.accumulation import plan_steps
 from rf_models.train.checkpoint import (
     FORMAT,
@@ -40,8 +42,7 @@ from rf_models.train.curves import plot_curves, write_metrics_csv
 from rf_models.train.datasets import build_dataset
 from rf_models.train.distributed import DistContext, init_distributed, shutdown
 from rf_models.train.loader import loader_options
-from rf_models.train.model import bn_statistics_frozen, build_model, set_bn_momentum
-from rf_models.train.progress import Progress
+from rf_models.train.model import bn_statistics_frozen, set_bn_momentum
 from rf_models.train.sampler import IterationBatchSampler
 from rf_models.train.schedule import config_lr, set_lr
 from rf_models.train.transforms import build_transforms
@@ -144,7 +145,7 @@ class _Trainer:
         self.signature = run_signature(cfg, self.plan.micro_batches, len(self.train_ds))
 
         torch.manual_seed(cfg.seed)
-        model = build_model(cfg.arch, num_classes=2, init=cfg.init)
+        model = create_model(cfg.arch, num_classes=2, init=cfg.init)
         if cfg.bn_momentum is not None:
             set_bn_momentum(model, cfg.bn_momentum)
         self.model = model.to(ctx.device, memory_format=self.memory_format)
@@ -312,7 +313,15 @@ class _Trainer:
             device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
             model = DistributedDataParallel(self.model, device_ids=device_ids)
         model.train()
-        progress = Progress(cfg.max_iter, self.start_iter, enabled=ctx.is_main, every=cfg.log_every)
+        progress = Progress(
+            f"train {cfg.name}",
+            cfg.max_iter,
+            self.start_iter,
+            unit="iteration",
+            every=cfg.log_every,
+            enabled=ctx.is_main,
+            logger=log,
+        )
         window_loss, window_n = 0.0, 0
         batches = iter(self._train_loader())
         autocast = (
@@ -322,7 +331,7 @@ class _Trainer:
         )
         t0 = time.monotonic()
         last_micro = len(self.plan.ranks) - 1
-        try:
+        with progress:
             for it in range(self.start_iter, cfg.max_iter):
                 lr = config_lr(cfg, it) * self.plan.lr_factor
                 set_lr(self.optimizer, lr)
@@ -353,7 +362,7 @@ class _Trainer:
 
                 window_loss += step_loss
                 window_n += len(self.plan.ranks)
-                progress.update(it, step_loss / len(self.plan.ranks), lr)
+                progress.advance(loss=step_loss / len(self.plan.ranks), lr=lr)
 
                 validating = is_validation_iteration(it, cfg.val_every, cfg.max_iter)
                 if validating or (it + 1) % cfg.log_every == 0:
@@ -383,8 +392,6 @@ class _Trainer:
                         on_checkpoint(it, self.out / LAST)
                 if on_iteration is not None:
                     on_iteration(it)
-        finally:
-            progress.close()
         if ctx.is_main and cfg.max_iter > self.start_iter:
             done = cfg.max_iter - self.start_iter
             log.info("trained %d iterations in %.1f s", done, time.monotonic() - t0)

@@ -3,12 +3,12 @@ import logging
 
 import pytest
 import yaml
-from train_testlib import tiny_image_cfg
 
+from rf_models.progress import Progress
 from rf_models.train.__main__ import main
 from rf_models.train.checkpoint import load_checkpoint
 from rf_models.train.config import ConfigError
-from rf_models.train.progress import Progress
+from tests.support.train_data import tiny_image_cfg
 
 
 class Tty(io.StringIO):
@@ -16,36 +16,42 @@ class Tty(io.StringIO):
         return True
 
 
+def _iterations(total: int, start: int, **kw) -> Progress:
+    logger = logging.getLogger("rf_models.train")
+    return Progress("train tiny", total, start, unit="iteration", logger=logger, **kw)
+
+
 def test_plain_log_lines_when_not_a_terminal(caplog):
     caplog.set_level(logging.INFO, logger="rf_models.train")
-    p = Progress(10, 0, every=5, stream=io.StringIO())
-    for it in range(10):
-        p.update(it, 0.5, 0.01)
-    p.close()
+    with _iterations(10, 0, every=5, interval=3600, stream=io.StringIO()) as p:
+        for _ in range(10):
+            p.advance(loss=0.5, lr=0.01)
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == 2 and lines[0].startswith("iter 5/10 loss 0.5000 lr 0.01")
-    assert "it/s eta" in lines[1]
+    assert lines[0].startswith("train tiny: 10 iterations, 0 reused from an earlier attempt")
+    assert lines[1].startswith("train tiny: iteration 5/10 (0 reused")
+    assert lines[1].endswith(", loss 0.5 lr 0.01")
+    assert lines[2].startswith("train tiny: iteration 10/10") and "ETA 0:00:00" in lines[2]
+    assert lines[3].endswith("(finished)") and len(lines) == 4
 
 
 def test_tqdm_bar_on_a_terminal(caplog):
     caplog.set_level(logging.INFO, logger="rf_models.train")
     stream = Tty()
-    p = Progress(4, 1, stream=stream)
-    for it in range(1, 4):
-        p.update(it, 0.25, 0.02)
-    p.write("val @ 3: loss 0.1")
-    p.close()
+    with _iterations(4, 1, every=1, interval=3600, stream=stream) as p:
+        for _ in range(1, 4):
+            p.advance(loss=0.25, lr=0.02)
+        p.write("val @ 3: loss 0.1")
     out = stream.getvalue()
-    assert "4/4" in out and "loss=0.2500" in out and "val @ 3" in out
-    assert not caplog.records
+    assert "4/4" in out and "loss 0.25" in out and "val @ 3" in out
+    # the bar replaces the every-N lines: only the start and end lines are logged
+    assert [r.getMessage().endswith("(finished)") for r in caplog.records] == [False, True]
 
 
 def test_disabled_progress_is_silent(caplog):
     caplog.set_level(logging.INFO, logger="rf_models.train")
-    p = Progress(2, 0, enabled=False, every=1, stream=Tty())
-    p.update(0, 1.0, 0.1)
-    p.write("x")
-    p.close()
+    with _iterations(2, 0, enabled=False, every=1, stream=Tty()) as p:
+        p.advance(loss=1.0, lr=0.1)
+        p.write("x")
     assert not caplog.records
 
 
