@@ -1,6 +1,6 @@
 # rf-workflow: RobustForensics (DFDC 4th place) as file targets, per DFDC part.
 # Stages: extract_frames -> detect_faces -> track_faces -> align_faces -> make_lists
-# -> train_<model> -> predict_<model> -> ensemble -> report; predict: new videos -> submission.csv.
+# -> train_model -> predict_model -> ensemble -> report; predict: new videos -> submission.csv.
 import os
 
 from snakemake.utils import min_version
@@ -32,8 +32,4 @@ include: "rules/infer.smk"
 rule all:
     default_target: True
     input:
-        expand(f"{RESULTS}/manifests/{{part}}.tsv", part=PARTS),
-        list_outputs(config["lists"]["build"]),
-        trained_models(),
-        ensemble_outputs(),
-        [rules.predict_videos.output.submission] if config["predict_dir"] else [],
+        get_final_output(),

@@ -15,7 +15,7 @@ checkpoint build_demo_data:
         runtime=30,
     params:
         root=config["data_root"],
-        n_parts=len(PARTS) + config["demo"]["heldout_parts"],
+        n_parts=len(PLAN.parts) + config["demo"]["heldout_parts"],
         demo={
             k: v
             for k, v in config["demo"].items()

@@ -1,15 +1,15 @@
-# Inference: predict_<model> on the ensemble split, the seed's ensemble, report figures, and
-# `predict`: a folder of new videos end to end into submission.csv (docs/reproduction.md §4, 7).
+# Inference: predict_model ({model}) on the ensemble split, the seed's ensemble, report
+# figures, and `predict`: a folder of new videos end to end into submission.csv
+# (docs/reproduction.md §4, 7).
 
 
 rule predict_model:
     input:
+        unpack(get_ensemble_inputs),
         best=f"{RESULTS}/models/{{model}}/best.pt",
         config=f"{RESULTS}/models/{{model}}/model_config.yaml",
-        manifests=ensemble_inputs("manifests"),
-        faces=ensemble_inputs("faces"),
     output:
-        f"{RESULTS}/predictions/{ENSEMBLE_SPLIT}/{{model}}.npz",
+        f"{RESULTS}/predictions/{PLAN.ensemble_split}/{{model}}.npz",
     log:
         f"{LOGS}/predict/{{model}}.log",
     benchmark:
@@ -23,7 +23,7 @@ rule predict_model:
         runtime=lambda wc, attempt: 120 * attempt,
     params:
         model="{model}",
-        block=lambda wc: MODEL_BLOCKS[wc.model],
+        block=get_block,
         crops=lambda wc, input: os.path.dirname(input.faces[0]),
         ext=config["align"]["format"],
         frame_stride=config["frames"]["stride"],
@@ -36,27 +36,26 @@ rule predict_model:
 rule ensemble:
     input:
         predictions=expand(
-            f"{RESULTS}/predictions/{{split}}/{{model}}.npz",
-            split=ENSEMBLE_SPLIT,
-            model=TRAINED,
+            f"{RESULTS}/predictions/{PLAN.ensemble_split}/{{model}}.npz",
+            model=PLAN.trained,
         ),
-        manifests=ensemble_inputs("manifests"),
+        manifests=lambda wc: get_ensemble_inputs(wc)["manifests"],
     output:
-        scores=f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/scores.csv",
-        metrics=f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/metrics.csv",
-        metrics_json=f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/metrics.json",
-        combiners=f"{RESULTS}/ensemble/{ENSEMBLE_SPLIT}/combiners.json",
+        scores=f"{RESULTS}/ensemble/{PLAN.ensemble_split}/scores.csv",
+        metrics=f"{RESULTS}/ensemble/{PLAN.ensemble_split}/metrics.csv",
+        metrics_json=f"{RESULTS}/ensemble/{PLAN.ensemble_split}/metrics.json",
+        combiners=f"{RESULTS}/ensemble/{PLAN.ensemble_split}/combiners.json",
     log:
-        f"{LOGS}/ensemble/{ENSEMBLE_SPLIT}.log",
+        f"{LOGS}/ensemble/{PLAN.ensemble_split}.log",
     benchmark:
-        f"{BENCH}/ensemble/{ENSEMBLE_SPLIT}.tsv"
+        f"{BENCH}/ensemble/{PLAN.ensemble_split}.tsv"
     conda:
         "envs/rf-workflow.yaml"
     resources:
         mem_mb=lambda wc, attempt: 4000 * attempt,
         runtime=30,
     params:
-        models=TRAINED,
+        models=PLAN.trained,
         policy=config["ensemble"]["policy"],
         combiners=config["ensemble"]["combiners"],
         primary=config["ensemble"]["primary"],
@@ -68,8 +67,10 @@ rule report_figures:
     input:
         scores=rules.ensemble.output.scores,
         metrics=rules.ensemble.output.metrics,
-        train_metrics=expand(f"{RESULTS}/models/{{model}}/metrics.csv", model=TRAINED),
-        manifests=expand(f"{RESULTS}/manifests/{{part}}.tsv", part=PARTS),
+        train_metrics=expand(
+            f"{RESULTS}/models/{{model}}/metrics.csv", model=PLAN.trained
+        ),
+        manifests=expand(f"{RESULTS}/manifests/{{part}}.tsv", part=PLAN.parts),
     output:
         **{
             f.name: report(
@@ -89,14 +90,14 @@ rule report_figures:
         mem_mb=2000,
         runtime=10,
     params:
-        models=TRAINED,
+        models=PLAN.trained,
     script:
         "../workflow_scripts/report_figures.py"
 
 
 rule predict_videos:
     input:
-        unpack(predict_inputs),
+        unpack(get_predict_inputs),
     output:
         submission=f"{RESULTS}/predict/submission.csv",
         details=f"{RESULTS}/predict/details.csv",
@@ -121,12 +122,11 @@ rule predict_videos:
     params:
         folder=config["predict_dir"],
         videos=lambda wc: part_signature(config["predict_dir"]),
-        models=TRAINED,
-        blocks={m: MODEL_BLOCKS[m] for m in TRAINED},
+        models=PLAN.trained,
+        blocks={m: PLAN.blocks[m] for m in PLAN.trained},
         policy=config["ensemble"]["policy"],
-        sampling=config["predict"],
-        detect=config["detect"],
-        device=config["train"]["device"],
+        # rf_models/infer/predict_options.py: the detector's and the sampling's settings
+        options=asdict(PredictOptions.from_config(config)),
         # each video's result survives a failed job here (rf_models/work_area.py)
         work=f"{WORK}/predict_videos",
     script:

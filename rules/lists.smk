@@ -3,8 +3,7 @@
 
 rule make_lists:
     input:
-        train=split_manifests("train"),
-        val=split_manifests("val"),
+        unpack(get_split_manifests),
     output:
         **{kind: f"{RESULTS}/lists/{{split}}/{kind}.txt" for kind in LIST_KINDS},
     log:

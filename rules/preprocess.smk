@@ -6,7 +6,7 @@
 # At most frames.max_parts parts' frames on disk at once (rf_models/scratch.py).
 rule frames_turn:
     input:
-        frames_turn_input,
+        get_frames_turn,
     output:
         f"{RESULTS}/frames_turn/{{part}}.txt",
     log:
@@ -24,7 +24,7 @@ rule frames_turn:
 
 rule extract_frames:
     input:
-        metadata=part_metadata,
+        metadata=get_part_metadata,
         # ancient: an earlier part's re-detection orders this extraction, never re-runs it
         turn=ancient(f"{RESULTS}/frames_turn/{{part}}.txt"),
     output:
@@ -42,10 +42,10 @@ rule extract_frames:
         runtime=lambda wc, attempt: 120 * attempt,
     params:
         part_dir=lambda wc: part_dir(wc.part),
-        videos=videos_signature,
+        videos=get_videos_signature,
         frames=FRAME_OPTIONS,
-        work=work_area("extract_frames"),
-        downstream_work=work_area("detect_faces"),
+        work=lambda wc: get_work_area("extract_frames", wc),
+        downstream_work=lambda wc: get_work_area("detect_faces", wc),
     script:
         "../workflow_scripts/extract_frames.py"
 
@@ -90,8 +90,8 @@ rule detect_faces:
         detect={k: v for k, v in config["detect"].items() if k != "weights"},
         frames=FRAME_OPTIONS,
         part_dir=lambda wc: part_dir(wc.part),
-        work=work_area("detect_faces"),
-        upstream_work=work_area("extract_frames"),
+        work=lambda wc: get_work_area("detect_faces", wc),
+        upstream_work=lambda wc: get_work_area("extract_frames", wc),
     script:
         "../workflow_scripts/detect_faces.py"
 
@@ -115,15 +115,15 @@ rule track_faces:
     params:
         track=config["track"],
         frame_stride=config["frames"]["stride"],
-        work=work_area("track_faces"),
-        upstream_work=work_area("detect_faces"),
+        work=lambda wc: get_work_area("track_faces", wc),
+        upstream_work=lambda wc: get_work_area("detect_faces", wc),
     script:
         "../workflow_scripts/track_faces.py"
 
 
 rule align_faces:
     input:
-        metadata=part_metadata,
+        metadata=get_part_metadata,
         tracks=f"{RESULTS}/tracks/{{part}}",
         manifest=f"{RESULTS}/tracks/{{part}}.tsv",
     output:
@@ -141,9 +141,9 @@ rule align_faces:
         runtime=lambda wc, attempt: 120 * attempt,
     params:
         part_dir=lambda wc: part_dir(wc.part),
-        videos=videos_signature,
+        videos=get_videos_signature,
         align=config["align"],
-        work=work_area("align_faces"),
-        upstream_work=work_area("track_faces"),
+        work=lambda wc: get_work_area("align_faces", wc),
+        upstream_work=lambda wc: get_work_area("track_faces", wc),
     script:
         "../workflow_scripts/align_faces.py"

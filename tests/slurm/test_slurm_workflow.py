@@ -532,8 +532,5 @@ def test_full_config_dry_run_submits_nothing(slurm_cluster: SlurmCluster, tmp_pa
     assert job_counts(proc.stdout) == full_dry_run_counts(), proc.stdout[-4000:]
     for model in IMAGE_MODELS + SLOWFAST_MODELS:
         ranks = 8 if model in IMAGE_MODELS else 16
-        pattern = (
-            rf"then launch=srun' -n '{ranks}; fi; \$launch \S+ -m rf_models\.train .* "
-            rf"--model {model} "
-        )
+        pattern = rf"\S+ -m rf_models\.train --launcher srun --tasks {ranks} .* --model {model} "
         assert re.search(pattern, proc.stdout), f"{model}: no `srun -n {ranks}` command"
