@@ -1,5 +1,8 @@
 """Pure image functions for the demo videos: head cut-outs, motion, backgrounds, face swaps.
 
+The training demo uses draw_swap's swaps only; the cross-dataset evaluation sets
+(rf_models.demo.eval_sets) add draw_clean_swap and the mouth-only MouthReenactment.
+
 Everything here is deterministic given its inputs (random draws take a numpy Generator).
 Images are float32 RGB in [0, 255] unless said otherwise; points are (x, y) in pixels.
 """
@@ -422,6 +425,156 @@ class SwappedHead:
         return HeadPatch(
             np.clip(rgb, 0, 255), self.target.alpha, self.target.box, self.target.landmarks
         )
+
+
+def draw_clean_swap(rng: np.random.Generator) -> SwapParams:
+    """A swap with none of draw_swap's artefacts: the Celeb-DF stand-in (evaluation only).
+
+    Colour fully matched, a wide feather and a slightly larger region, and no resolution
+    loss, blur, seam or flicker; draw_swap always leaves at least one of those, so training
+    never sees a swap this clean.
+    """
+    return SwapParams(
+        mask_scale=float(rng.uniform(1.0, 1.12)),
+        feather=float(rng.uniform(0.09, 0.13)),
+        colour_strength=1.0,
+        resolution=None,
+        blur=None,
+        seam=None,
+        jitter=None,
+    )
+
+
+@dataclass(frozen=True)
+class MouthParams:
+    """A mouth-only re-rendering (the NeuralTextures stand-in, evaluation only).
+
+    Only an ellipse around the mouth changes: the source's mouth, aligned on the nose and
+    mouth corners, colour-matched, rendered at reduced detail and opened and closed over the
+    clip. Eyes, brows, nose and face outline stay the target's.
+    """
+
+    mask_scale: float  # size of the mouth ellipse, relative to mouth_region_mask's default
+    feather: float  # mask edge blur, Gaussian sigma in face heights
+    detail: float  # the mouth's detail, as a fraction of the face resolution
+    open_amp: float  # peak stretch of the mouth along the face's vertical axis (fraction)
+    open_freq: float  # opening cycles per clip
+    open_phase: float
+
+    @property
+    def artefacts(self) -> tuple[str, ...]:
+        return ("mouth_region", "mouth_detail", "mouth_motion")
+
+
+def draw_mouth(rng: np.random.Generator) -> MouthParams:
+    return MouthParams(
+        mask_scale=float(rng.uniform(0.95, 1.1)),
+        feather=float(rng.uniform(0.03, 0.05)),
+        detail=float(rng.uniform(0.4, 0.6)),
+        open_amp=float(rng.uniform(0.12, 0.25)),
+        open_freq=float(rng.uniform(1.0, 2.5)),
+        open_phase=float(rng.uniform(0, 2 * math.pi)),
+    )
+
+
+def _face_axes(patch: HeadPatch) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Eye midpoint, mouth midpoint, eye-to-mouth distance and the face axis' tilt (degrees)."""
+    lm = patch.landmarks
+    eyes = (lm[0] + lm[1]) / 2
+    mouth = (lm[3] + lm[4]) / 2
+    up = eyes - mouth
+    return eyes, mouth, float(np.linalg.norm(up)), math.degrees(math.atan2(up[0], -up[1]))
+
+
+def mouth_region_mask(patch: HeadPatch, mask_scale: float) -> np.ndarray:
+    """Binary ellipse around the mouth (below the nose tip, above the chin)."""
+    eyes, mouth, d, angle = _face_axes(patch)
+    width = float(np.linalg.norm(patch.landmarks[4] - patch.landmarks[3]))
+    centre = mouth + 0.08 * (mouth - eyes)
+    axes = (max(0.8 * width, 0.45 * d) * mask_scale, 0.42 * d * mask_scale)
+    side = patch.rgb.shape[0]
+    mask = np.zeros((side, side), np.float32)
+    _fill_ellipse(mask, (float(centre[0]), float(centre[1])), axes, angle)
+    return mask
+
+
+class MouthReenactment:
+    """A target head whose mouth region is re-rendered from a source, frame by frame."""
+
+    def __init__(
+        self, target: HeadPatch, source: HeadPatch, params: MouthParams, n_frames: int
+    ) -> None:
+        if n_frames < 1:
+            raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+        self.target = target
+        self.params = params
+        self._n_frames = n_frames
+        self._index = 0
+        side = target.rgb.shape[0]
+        # Nose tip and mouth corners only: the source's mouth lands on the target's mouth.
+        points = [2, 3, 4]
+        matrix = similarity_transform(source.landmarks[points], target.landmarks[points])
+        scale = math.sqrt(abs(np.linalg.det(matrix[:, :2])))
+        if scale < 1.0:
+            source = resize_patch(source, scale)
+            matrix = similarity_transform(source.landmarks[points], target.landmarks[points])
+        warped = cv2.warpAffine(
+            source.rgb,
+            matrix,
+            (side, side),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        region = mouth_region_mask(target, params.mask_scale)
+        mouth = _match_colour(warped, target.rgb, region, 1.0)
+        small = max(4, int(round(side * params.detail)))
+        mouth = cv2.resize(mouth, (small, small), interpolation=cv2.INTER_AREA)
+        self._mouth = cv2.resize(mouth, (side, side), interpolation=cv2.INTER_LINEAR)
+        face_h = target.face_height
+        self._mask = cv2.GaussianBlur(region, (0, 0), max(0.3, params.feather * face_h))[..., None]
+        eyes, centre, d, _ = _face_axes(target)
+        self._centre = centre
+        self._down = (centre - eyes) / max(d, 1e-6)
+
+    def opening(self, index: int) -> float:
+        """The mouth's stretch factor at frame ``index`` (1 = as aligned)."""
+        t = index / (self._n_frames - 1) if self._n_frames > 1 else 0.0
+        p = self.params
+        return 1.0 + p.open_amp * 0.5 * (1 - math.cos(2 * math.pi * p.open_freq * t + p.open_phase))
+
+    def frame(self) -> HeadPatch:
+        """The re-rendered head for the next frame."""
+        stretch = self.opening(self._index)
+        self._index += 1
+        u = self._down[:, None]
+        linear = np.eye(2) + (stretch - 1) * (u @ u.T)  # stretch along the face's vertical
+        matrix = np.hstack([linear, (self._centre - linear @ self._centre)[:, None]])
+        side = self._mouth.shape[0]
+        mouth = cv2.warpAffine(
+            self._mouth,
+            matrix,
+            (side, side),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        rgb = mouth * self._mask + self.target.rgb * (1 - self._mask)
+        return HeadPatch(
+            np.clip(rgb, 0, 255), self.target.alpha, self.target.box, self.target.landmarks
+        )
+
+
+Manipulation = SwapParams | MouthParams
+
+
+def manipulated_head(
+    target: HeadPatch, donor: HeadPatch, params: Manipulation, seed: int, n_frames: int
+) -> SwappedHead | MouthReenactment:
+    """The per-frame head maker for ``params``' recipe (``seed`` drives a swap's flicker)."""
+    if isinstance(params, SwapParams):
+        return SwappedHead(target, donor, params, seed)
+    if isinstance(params, MouthParams):
+        return MouthReenactment(target, donor, params, n_frames)
+    raise TypeError(f"expected SwapParams or MouthParams, got {type(params).__name__}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rf_models.config import validate_section
 from rf_models.demo import render
 from rf_models.demo.faces import FACE_SOURCES, TEXTURE_SOURCES, load_photo, load_texture
 from rf_models.demo.mp4 import write_mp4
@@ -52,7 +53,6 @@ EXPECTED_STATUS = {
 LARGE_SIZES = {"landscape_1080p": (1920, 1080), "portrait_1080p": (1080, 1920)}
 LARGE_MAX_SECONDS = 1.0
 REAL_FRACTION = 0.35  # of a part's ordinary videos; the rest are FAKEs of them
-MIN_SIZE = 64
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ class VideoPlan:
     heads: tuple[PlannedHead, ...] = ()
     scene: render.Scene | None = None
     donor: int | None = None
-    swap: render.SwapParams | None = None
+    swap: render.Manipulation | None = None  # build_demo_dataset draws SwapParams only
     swap_seed: int = 0
 
     @property
@@ -219,7 +219,7 @@ def awkward_cases_by_part(n_parts: int) -> list[list[str]]:
     return out
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
+def check_int(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     if value < minimum:
@@ -227,44 +227,36 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-def _validate(
-    n_parts: int,
-    videos_per_part: int,
-    seed: int,
-    width: int,
-    height: int,
-    fps: int,
-    min_seconds: float,
-    max_seconds: float,
-    awkward: bool,
-) -> None:
-    _check_int("n_parts", n_parts, 1)
-    _check_int("seed", seed, 0)
-    _check_int("fps", fps, 1)
-    for name, value in (("width", width), ("height", height)):
-        _check_int(name, value, MIN_SIZE)
-        if value % 2:
-            raise ValueError(f"{name} must be even (H.264 yuv420p), got {value}")
-    for name, value in (("min_seconds", min_seconds), ("max_seconds", max_seconds)):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TypeError(f"{name} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, got {value!r}")
-        if value <= 0:
-            raise ValueError(f"{name} must be > 0, got {value}")
-    if max_seconds < min_seconds:
-        raise ValueError(f"max_seconds ({max_seconds}) must be >= min_seconds ({min_seconds})")
-    _check_int("videos_per_part", videos_per_part, 2)
-    if awkward:
+def check_video_options(options: dict, where: str = "demo") -> None:
+    """Video arguments (seed, size, fps, seconds...) against the config schema's
+    ``demo_dataset`` (the one contract, rf_models/schemas/config.schema.yaml), then the rule
+    across keys: max_seconds >= min_seconds. ``where`` names them in errors."""
+    validate_section(options, "demo_dataset", where, fill_defaults=False)
+    for key in ("min_seconds", "max_seconds"):
+        if not math.isfinite(options[key]):  # NaN passes every bound of a schema
+            raise ValueError(f"config key {where}.{key}: expected a number, found {options[key]}")
+    if options["max_seconds"] < options["min_seconds"]:
+        raise ValueError(
+            f"config key {where}.max_seconds: {options['max_seconds']} must be >= "
+            f"min_seconds ({options['min_seconds']})"
+        )
+
+
+def check_demo_options(n_parts: int, options: dict) -> None:
+    """The demo's arguments (:func:`check_video_options`), and room in every part for its
+    awkward cases plus a REAL and a FAKE."""
+    check_int("n_parts", n_parts, 1)
+    check_video_options(options)
+    if options["awkward"]:
         cases = awkward_cases_by_part(n_parts)
         busiest = max(range(n_parts), key=lambda k: len(cases[k]))
         needed = len(cases[busiest]) + 2
-        if videos_per_part < needed:
+        if options["videos_per_part"] < needed:
             raise ValueError(
-                f"videos_per_part={videos_per_part} is too small: with n_parts={n_parts}, "
-                f"{part_name(busiest)} holds {len(cases[busiest])} awkward cases "
-                f"({', '.join(cases[busiest])}) plus at least one REAL and one FAKE, so it "
-                f"needs videos_per_part >= {needed} (or awkward=False)"
+                f"videos_per_part={options['videos_per_part']} is too small: with "
+                f"n_parts={n_parts}, {part_name(busiest)} holds {len(cases[busiest])} awkward "
+                f"cases ({', '.join(cases[busiest])}) plus at least one REAL and one FAKE, so "
+                f"it needs videos_per_part >= {needed} (or awkward=False)"
             )
 
 
@@ -337,7 +329,17 @@ def plan_demo_dataset(
     awkward: bool = True,
 ) -> list[VideoPlan]:
     """Every video's content, drawn from ``seed``; no I/O. Arguments as build_demo_dataset."""
-    _validate(n_parts, videos_per_part, seed, width, height, fps, min_seconds, max_seconds, awkward)
+    options = dict(
+        videos_per_part=videos_per_part,
+        seed=seed,
+        width=width,
+        height=height,
+        fps=fps,
+        min_seconds=min_seconds,
+        max_seconds=max_seconds,
+        awkward=awkward,
+    )
+    check_demo_options(n_parts, options)
     n_ids = len(FACE_SOURCES)
     # Identities are dealt from a seeded cycle so every part sees several of them.
     id_cycle = itertools.cycle(
@@ -383,8 +385,8 @@ def plan_demo_dataset(
 # Rendering and writing
 
 
-class _Assets:
-    """Photos, head cut-outs and textures, loaded once per build."""
+class Assets:
+    """Photos, head cut-outs and textures, loaded once per build (also by eval_sets)."""
 
     def __init__(self) -> None:
         photos: dict[str, np.ndarray] = {}
@@ -397,7 +399,8 @@ class _Assets:
         self.textures = [load_texture(pkg, rel) for pkg, rel in TEXTURE_SOURCES]
 
 
-def _render(plan: VideoPlan, assets: _Assets) -> Iterator[np.ndarray]:
+def render_video(plan: VideoPlan, assets: Assets) -> Iterator[np.ndarray]:
+    """``plan``'s frames (RGB uint8); its first head is manipulated by ``plan.swap``'s recipe."""
     assert plan.scene is not None
     w, h, scene = plan.width, plan.height, plan.scene
     canvas = render.make_background(scene, w, h, assets.textures)
@@ -408,7 +411,9 @@ def _render(plan: VideoPlan, assets: _Assets) -> Iterator[np.ndarray]:
         patch = render.resize_patch(native, head.motion.max_face_height / native.face_height)
         if i == 0 and plan.swap is not None:
             assert plan.donor is not None
-            swapped = render.SwappedHead(patch, assets.heads[plan.donor], plan.swap, plan.swap_seed)
+            swapped = render.manipulated_head(
+                patch, assets.heads[plan.donor], plan.swap, plan.swap_seed, plan.n_frames
+            )
             heads.append((head.motion, swapped.frame))
         else:
             heads.append((head.motion, lambda patch=patch: patch))
@@ -426,13 +431,13 @@ def _render(plan: VideoPlan, assets: _Assets) -> Iterator[np.ndarray]:
         yield render.finish_frame(frame, scene, t, noise)
 
 
-def _write(plan: VideoPlan, part_dir: Path, assets: _Assets) -> DemoVideo:
+def _write(plan: VideoPlan, part_dir: Path, assets: Assets) -> DemoVideo:
     path = part_dir / plan.filename
     n_frames = 0
     if plan.case == "zero_byte":
         atomic_write_bytes(path, b"")
     elif plan.encoded:
-        n_frames = write_mp4(path, _render(plan, assets), fps=plan.fps)
+        n_frames = write_mp4(path, render_video(plan, assets), fps=plan.fps)
         if plan.case == "truncated":
             data = path.read_bytes()
             atomic_write_bytes(path, data[: len(data) // 2])
@@ -507,7 +512,7 @@ def build_demo_dataset(
     )
     root = Path(root)
     _check_replaceable(root)
-    assets = _Assets()
+    assets = Assets()
     parts = tuple(part_name(k) for k in range(n_parts))
     with atomic_output_dir(root) as tmp:
         videos: list[DemoVideo] = []

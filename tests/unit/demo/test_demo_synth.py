@@ -11,7 +11,6 @@ from pathlib import Path
 
 import av
 import pytest
-from demo_testlib import TINY, decode_all
 
 from rf_models.data.manifest import STATUSES
 from rf_models.demo import (
@@ -23,6 +22,7 @@ from rf_models.demo import (
     plan_demo_dataset,
 )
 from rf_models.demo.__main__ import main
+from tests.support.demo_data import TINY, decode_all
 
 
 def tree_hashes(root: Path) -> dict[str, str]:
@@ -207,14 +207,18 @@ def test_no_awkward_build_has_only_ordinary_videos():
         ({"n_parts": 2.0}, TypeError, "n_parts must be an integer"),
         ({"videos_per_part": 5}, ValueError, "needs videos_per_part >= 6"),
         ({"n_parts": 1, "videos_per_part": 9}, ValueError, "needs videos_per_part >= 10"),
-        ({"videos_per_part": 1, "awkward": False}, ValueError, "videos_per_part must be >= 2"),
-        ({"seed": -1}, ValueError, "seed must be >= 0"),
-        ({"width": 127}, ValueError, "width must be even"),
-        ({"height": 32}, ValueError, "height must be >= 64"),
-        ({"fps": 0}, ValueError, "fps must be >= 1"),
-        ({"min_seconds": 0}, ValueError, "min_seconds must be > 0"),
-        ({"max_seconds": float("inf")}, ValueError, "finite"),
-        ({"min_seconds": "1"}, TypeError, "min_seconds must be a number"),
+        (
+            {"videos_per_part": 1, "awkward": False},
+            ValueError,
+            "videos_per_part: 1 is less than the minimum of 2",
+        ),
+        ({"seed": -1}, ValueError, "seed: -1 is less than the minimum of 0"),
+        ({"width": 127}, ValueError, "width: 127 is not a multiple of 2"),
+        ({"height": 32}, ValueError, "height: 32 is less than the minimum of 64"),
+        ({"fps": 0}, ValueError, "fps: 0 is less than the minimum of 1"),
+        ({"min_seconds": 0}, ValueError, "min_seconds: 0 is less than or equal to the minimum"),
+        ({"max_seconds": float("inf")}, ValueError, "max_seconds: inf is greater than the maximum"),
+        ({"min_seconds": "1"}, ValueError, "min_seconds: '1' is not of type 'number'"),
         ({"min_seconds": 2, "max_seconds": 1}, ValueError, "must be >= min_seconds"),
     ],
 )
