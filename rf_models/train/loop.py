@@ -132,7 +132,7 @@ class _Trainer:
         cuda = ctx.device.type == "cuda"
         self.amp = cfg.amp and cuda
         fmt_4d, fmt_5d = torch.channels_last, torch.channels_last_3d
-        # on CPU too: oneDNN trains the EfficientNets and Xception 11-26% faster in channels-last
+        # on CPU too: oneDNN trains some networks faster in channels-last, others slower
         # (benchmarks/train_speed.py --memory-format both); a block can turn it off
         self.memory_format = (
             (fmt_4d if cfg.kind == "image" else fmt_5d)
