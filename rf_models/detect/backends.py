@@ -1,4 +1,5 @@
-"""Batched RetinaFace detection on BGR frames with a PyTorch or ONNX Runtime backend."""
+"""Batched RetinaFace detection on BGR frames with a PyTorch or ONNX Runtime backend: boxes,
+and on request the 5 landmarks of each box."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from rf_models.detect.postprocess import (
     DEFAULT_POSTPROCESS,
     PostprocessConfig,
     postprocess,
+    postprocess_with_landmarks,
     resize_factor,
     resized_shape,
 )
@@ -113,8 +115,8 @@ class RetinaFaceDetector:
         self.threads = threads
         self.config = config
         self.onnx_path = Path(onnx_path) if onnx_path is not None else None
-        # ONNX Runtime's CPU arena keeps its peak (~0.2 GB for a batch of 8 large frames) for
-        # the session's life; without it detection runs 10-20% slower (predict's lean mode)
+        # ONNX Runtime's CPU arena keeps its peak for the session's life; without it detection
+        # is slower but lean (predict's one-model-at-a-time mode; docs/benchmarks.md)
         self.memory_arena = memory_arena
         self._session: Any = None
         self._model: RetinaFace | None = None
@@ -174,10 +176,22 @@ class RetinaFaceDetector:
             loc, conf, _ = self._model(torch.from_numpy(batch).to(self.device))
         return loc.float().cpu().numpy(), conf.float().cpu().numpy()
 
-    def detect_preprocessed(
+    def forward_with_landmarks(
+        self, batch: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`forward` plus the landmark offsets ``landms`` (B, N, 10)."""
+        if self._session is not None:
+            loc, conf, landms = self._session.run(list(ONNX_OUTPUTS), {ONNX_INPUT: batch})
+            return loc, conf, landms
+        assert self._model is not None
+        with torch.inference_mode():
+            loc, conf, landms = self._model(torch.from_numpy(batch).to(self.device))
+        return loc.float().cpu().numpy(), conf.float().cpu().numpy(), landms.float().cpu().numpy()
+
+    def _check_batch(
         self, batch: np.ndarray, orig_size: tuple[int, int]
-    ) -> list[np.ndarray]:
-        """Detect on a batch of :func:`preprocess_frame` outputs of frames of ``orig_size``."""
+    ) -> tuple[np.ndarray, tuple[int, int]]:
+        """The batch as a contiguous array and its network input size, after the checks."""
         batch = np.asarray(batch)
         if batch.dtype != np.float32 or batch.ndim != 4 or batch.shape[1] != 3:
             raise ValueError(
@@ -190,25 +204,66 @@ class RetinaFaceDetector:
                 f"batch is {input_size[0]}x{input_size[1]}, expected {expected[0]}x{expected[1]} "
                 f"for frames of {orig_size[0]}x{orig_size[1]}"
             )
+        return np.ascontiguousarray(batch), input_size
+
+    def detect_preprocessed(
+        self, batch: np.ndarray, orig_size: tuple[int, int]
+    ) -> list[np.ndarray]:
+        """Detect on a batch of :func:`preprocess_frame` outputs of frames of ``orig_size``."""
+        batch, input_size = self._check_batch(batch, orig_size)
         if batch.shape[0] == 0:
             return []
         factor = resize_factor(*orig_size)
         priors = prior_boxes(*input_size)
-        loc, conf = self.forward(np.ascontiguousarray(batch))
+        loc, conf = self.forward(batch)
         return [
             postprocess(loc[b], conf[b], priors, input_size, factor, self.config)
             for b in range(batch.shape[0])
         ]
+
+    def detect_preprocessed_with_landmarks(
+        self, batch: np.ndarray, orig_size: tuple[int, int]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`detect_preprocessed` with each frame's (n, 5, 2) landmarks beside its boxes.
+
+        The boxes are the ones :meth:`detect_preprocessed` returns (the same network outputs
+        and the same post-processing); landmark row k belongs to box k.
+        """
+        batch, input_size = self._check_batch(batch, orig_size)
+        if batch.shape[0] == 0:
+            return []
+        factor = resize_factor(*orig_size)
+        priors = prior_boxes(*input_size)
+        loc, conf, landms = self.forward_with_landmarks(batch)
+        return [
+            postprocess_with_landmarks(
+                loc[b], conf[b], landms[b], priors, input_size, factor, self.config
+            )
+            for b in range(batch.shape[0])
+        ]
+
+    def _preprocess_batch(
+        self, frames_bgr: np.ndarray, orig_size: tuple[int, int], already_resized: bool
+    ) -> np.ndarray | None:
+        frames = np.asarray(frames_bgr)
+        if frames.ndim != 4:
+            raise ValueError(f"expected frames of shape (B, H, W, 3), got {frames.shape}")
+        if len(frames) == 0:
+            return None
+        return np.stack([preprocess_frame(f, orig_size, already_resized) for f in frames])
 
     def detect(
         self, frames_bgr: np.ndarray, orig_size: tuple[int, int], already_resized: bool = False
     ) -> list[np.ndarray]:
         """Per frame of a (B, H, W, 3) uint8 BGR batch, an (n, 5) float32 array
         [x1, y1, x2, y2, score] in original-resolution pixels, highest score first."""
-        frames = np.asarray(frames_bgr)
-        if frames.ndim != 4:
-            raise ValueError(f"expected frames of shape (B, H, W, 3), got {frames.shape}")
-        if len(frames) == 0:
-            return []
-        batch = np.stack([preprocess_frame(f, orig_size, already_resized) for f in frames])
-        return self.detect_preprocessed(batch, orig_size)
+        batch = self._preprocess_batch(frames_bgr, orig_size, already_resized)
+        return [] if batch is None else self.detect_preprocessed(batch, orig_size)
+
+    def detect_with_landmarks(
+        self, frames_bgr: np.ndarray, orig_size: tuple[int, int], already_resized: bool = False
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per frame, :meth:`detect`'s boxes and their (n, 5, 2) float32 landmarks (x, y) in
+        original-resolution pixels: left eye, right eye, nose, left and right mouth corner."""
+        batch = self._preprocess_batch(frames_bgr, orig_size, already_resized)
+        return [] if batch is None else self.detect_preprocessed_with_landmarks(batch, orig_size)

@@ -1,4 +1,4 @@
-"""RetinaFace post-processing: resize factor, box decoding, thresholding and NMS."""
+"""RetinaFace post-processing: resize factor, box and landmark decoding, thresholding and NMS."""
 
 from __future__ import annotations
 
@@ -87,6 +87,51 @@ def nms(dets: np.ndarray, threshold: float) -> np.ndarray:
     return np.asarray(keep, dtype=np.int64)
 
 
+def decode_landmarks(
+    landms: np.ndarray, priors: np.ndarray, variances: tuple[float, float] = VARIANCES
+) -> np.ndarray:
+    """Decoding of the 5 landmarks to (N, 5, 2) points (x, y), relative to the input size.
+
+    Per point, as the reference RetinaFace does: point = prior_c + landm * v0 * prior_wh
+    (only the first variance is used; the points are left eye, right eye, nose, left and
+    right mouth corner, "left" meaning the image's left).
+    """
+    landms = np.asarray(landms, dtype=np.float32)
+    priors = np.asarray(priors, dtype=np.float32)
+    if landms.ndim != 2 or landms.shape[1] != 10 or priors.shape != (landms.shape[0], 4):
+        raise ValueError(
+            f"decode_landmarks: expected landms (N, 10) and priors (N, 4), "
+            f"got {landms.shape} and {priors.shape}"
+        )
+    v0 = np.float32(variances[0])
+    offsets = landms.reshape(-1, 5, 2)
+    # Same operation order as the box centres (offset * v0 * size), so float32 rounding
+    # matches the reference's per-point decoding.
+    return priors[:, None, :2] + offsets * v0 * priors[:, None, 2:]
+
+
+def _kept_order(
+    loc: np.ndarray,
+    conf: np.ndarray,
+    priors: np.ndarray,
+    input_size: tuple[int, int],
+    factor: float,
+    config: PostprocessConfig,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(dets, anchors): the final (n, 5) detections and the anchor index of each of them."""
+    scores = np.asarray(conf)[:, 1]
+    keep = np.flatnonzero(scores > config.conf_threshold)
+    # Decoding is element-wise, so decoding only the kept anchors changes nothing.
+    order = keep[np.argsort(-scores[keep], kind="stable")][: config.top_k]
+    boxes = decode_boxes(np.asarray(loc)[order], np.asarray(priors)[order])
+    height, width = input_size
+    scale = np.array([width, height, width, height], dtype=np.float32)
+    boxes = boxes * scale / np.float32(factor)
+    dets = np.hstack([boxes, scores[order, None]]).astype(np.float32, copy=False)
+    survivors = nms(dets, config.nms_threshold)[: config.keep_top_k]
+    return dets[survivors], order[survivors]
+
+
 def postprocess(
     loc: np.ndarray,
     conf: np.ndarray,
@@ -101,14 +146,31 @@ def postprocess(
     input of ``input_size`` = (height, width) that was the original image scaled by
     ``factor``; boxes are returned in original-image pixels.
     """
-    scores = np.asarray(conf)[:, 1]
-    keep = np.flatnonzero(scores > config.conf_threshold)
-    # Decoding is element-wise, so decoding only the kept anchors changes nothing.
-    order = keep[np.argsort(-scores[keep], kind="stable")][: config.top_k]
-    boxes = decode_boxes(np.asarray(loc)[order], np.asarray(priors)[order])
+    return _kept_order(loc, conf, priors, input_size, factor, config)[0]
+
+
+def postprocess_with_landmarks(
+    loc: np.ndarray,
+    conf: np.ndarray,
+    landms: np.ndarray,
+    priors: np.ndarray,
+    input_size: tuple[int, int],
+    factor: float,
+    config: PostprocessConfig = DEFAULT_POSTPROCESS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`postprocess`'s boxes (identical, bit for bit) and their (n, 5, 2) float32
+    landmarks in original-image pixels: row k of the landmarks belongs to box k.
+
+    ``landms`` (N, 10) is the network's landmark output for the same anchors.
+    """
+    landms = np.asarray(landms)
+    if landms.shape != (np.shape(loc)[0], 10):
+        raise ValueError(
+            f"postprocess_with_landmarks: expected landms of shape ({np.shape(loc)[0]}, 10) "
+            f"like loc {np.shape(loc)}, got {landms.shape}"
+        )
+    dets, anchors = _kept_order(loc, conf, priors, input_size, factor, config)
+    points = decode_landmarks(landms[anchors], np.asarray(priors)[anchors])
     height, width = input_size
-    scale = np.array([width, height, width, height], dtype=np.float32)
-    boxes = boxes * scale / np.float32(factor)
-    dets = np.hstack([boxes, scores[order, None]]).astype(np.float32, copy=False)
-    dets = dets[nms(dets, config.nms_threshold)]
-    return dets[: config.keep_top_k]
+    scale = np.array([width, height], dtype=np.float32)
+    return dets, (points * scale / np.float32(factor)).astype(np.float32, copy=False)

@@ -29,6 +29,14 @@ def _as_boxes(boxes: np.ndarray) -> np.ndarray:
     return arr
 
 
+def txt_order(boxes: np.ndarray) -> np.ndarray:
+    """Indices of ``boxes`` in the order their lines are written: score, highest first
+    (stable, so equal scores keep their order). Files kept beside the txt (the landmarks)
+    use it to line up with the txt's lines."""
+    arr = _as_boxes(boxes)
+    return np.argsort(-arr[:, 4], kind="stable")
+
+
 def format_detections_txt(boxes: np.ndarray) -> str:
     """Text of a detections file for (n, 5) [x1, y1, x2, y2, score] boxes.
 
@@ -37,7 +45,7 @@ def format_detections_txt(boxes: np.ndarray) -> str:
     ordered by score, highest first (stable, so equal scores keep their order).
     """
     arr = _as_boxes(boxes)
-    arr = arr[np.argsort(-arr[:, 4], kind="stable")]
+    arr = arr[txt_order(arr)]
     lines = [str(len(arr))]
     for x1, y1, x2, y2, score in arr:
         left, top = int(x1), int(y1)

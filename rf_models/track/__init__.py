@@ -1,4 +1,5 @@
-"""Face tubes and crop squares from per-frame detections (docs/reproduction.md §4)."""
+"""Face tubes and crop squares from per-frame detections (docs/reproduction.md §4), and the
+landmarks of each crop."""
 
 from rf_models.track.boxes import (
     Box,
@@ -9,6 +10,7 @@ from rf_models.track.boxes import (
     square_crop_origin,
     tube_crop_size,
 )
+from rf_models.track.landmarks import LandmarksMatchError, crop_landmarks
 from rf_models.track.tracks import (
     FaceTrack,
     FrameCrop,
@@ -30,6 +32,7 @@ __all__ = [
     "Box",
     "FaceTrack",
     "FrameCrop",
+    "LandmarksMatchError",
     "TracksFormatError",
     "Tube",
     "TubeEntry",
@@ -38,6 +41,7 @@ __all__ = [
     "build_tubes",
     "count_faces",
     "crop_box_of",
+    "crop_landmarks",
     "crop_size_of",
     "iou_inclusive",
     "longest_tubes",
