@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 from rf_models.infer.folder import predict_folder
@@ -11,8 +12,8 @@ with rule_logging(sm.log[0]) as log:
         model: (path, sm.params.blocks[model])
         for model, path in zip(sm.params.models, sm.input.checkpoints, strict=True)
     }
-    options = PredictOptions(
-        **sm.params.options,
+    options = replace(
+        PredictOptions(**sm.params.options),
         detector_weights=sm.input.weights,
         detector_threads=sm.threads,
         detector_onnx=sm.input.onnx,
