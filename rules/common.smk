@@ -28,6 +28,9 @@ LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 # per-video results kept across failed jobs (rf_models/work_area.py); not declared outputs
 WORK = f"{RESULTS}/work"
+# The interpreter snakemake runs in, for shell rules: kept out of params, so that starting
+# snakemake through another name of it (python or python3, a moved venv) re-runs nothing.
+PYTHON = sys.executable
 DETECT_WEIGHTS = config["detect"]["weights"] or str(DETECTOR_WEIGHTS)
 # FrameOptions: what the frames hold (temp and max_parts only say where and how many at once)
 FRAME_OPTIONS = {

@@ -51,10 +51,9 @@ rule train_model:
         out_dir=lambda wc, output: os.path.dirname(output.best),
         crops=lambda wc, input: os.path.dirname(input.faces[0]),
         device=config["train"]["device"],
-        python=sys.executable,
     shell:
         # --launcher: srun -n <tasks> under the Slurm profile's mpi, one process otherwise
-        "{params.python:q} -m rf_models.train --launcher {resources.mpi:q} "
+        "{PYTHON:q} -m rf_models.train --launcher {resources.mpi:q} "
         "--tasks {resources.tasks:q} --config {input.config:q} "
         "--model {params.model:q} --train-list {input.train_list:q} --val-list {input.val_list:q} "
         "--crops {params.crops:q} --out {params.out_dir:q} --device {params.device:q} "

@@ -12,10 +12,17 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_snakemake(args: list[str], workdir: Path, check: bool = True, timeout: int = 1800):
-    """Run the repository's workflow with the venv's snakemake in ``workdir``."""
+def run_snakemake(
+    args: list[str],
+    workdir: Path,
+    check: bool = True,
+    timeout: int = 1800,
+    python: str | os.PathLike | None = None,
+):
+    """Run the repository's workflow with the venv's snakemake in ``workdir`` (``python``: the
+    interpreter to start it with, this one by default)."""
     cmd = [
-        sys.executable,
+        str(python or sys.executable),
         "-m",
         "snakemake",
         "-s",

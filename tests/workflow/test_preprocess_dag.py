@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 from pathlib import Path
 
 from rf_models.data.lists import read_list
@@ -102,6 +103,14 @@ def test_part_jobs_log_progress_and_keep_each_video_in_their_work_area(demo_run)
 
 def test_second_run_has_nothing_to_do(demo_run):
     out = run_snakemake(["-n", "--configfile", str(demo_run["configfile"])], demo_run["workdir"])
+    assert "Nothing to be done" in out.stdout + out.stderr
+    # nor when snakemake starts through another name of the interpreter (python, python3)
+    this = Path(sys.executable)
+    other = this.with_name("python3" if this.name == "python" else "python")
+    assert other.resolve() == this.resolve(), (this, other)  # a venv has both names
+    out = run_snakemake(
+        ["-n", "--configfile", str(demo_run["configfile"])], demo_run["workdir"], python=other
+    )
     assert "Nothing to be done" in out.stdout + out.stderr
 
 
