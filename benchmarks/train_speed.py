@@ -83,11 +83,11 @@ def bench_arch(
 def bench_transforms(repeats: int = 5) -> dict[str, float]:
     """Seconds per training sample for Aug A (320 px crop -> 299) and Aug V (32 frames of
     256 px -> 224), the seed's sizes."""
-    from rf_models.predict import load_configs
+    from rf_models.config import load_repo_config
     from rf_models.train.config import ModelConfig, resolve_model_block
     from rf_models.train.transforms import ClipTrainTransform, ImageTrainTransform
 
-    config = load_configs([])  # the repository's config.yaml: b0's and sf's seed blocks
+    config = load_repo_config([])  # the repository's config.yaml: b0's and sf's seed blocks
     image_cfg = ModelConfig.from_dict("b0", resolve_model_block(config, "b0"))
     video_cfg = ModelConfig.from_dict("sf", resolve_model_block(config, "sf"))
     rng = np.random.default_rng(0)

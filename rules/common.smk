@@ -151,6 +151,27 @@ def get_ensemble_inputs(wildcards):
     }
 
 
+_PREDICT_CHECKPOINTS = {}
+
+
+def predict_checkpoints():
+    """{model: (best.pt, block)} that predict scores with: the run's trained models, or those
+    of the folder `predict_models` names (e.g. the seed's imported checkpoints)."""
+    if not _PREDICT_CHECKPOINTS:
+        if config["predict_models"]:
+            from rf_models.predict import find_models  # loads PyTorch: only when asked
+
+            _PREDICT_CHECKPOINTS.update(find_models(config["predict_models"], config))
+        else:
+            _PREDICT_CHECKPOINTS.update(
+                {
+                    m: (f"{RESULTS}/models/{m}/best.pt", PLAN.blocks[m])
+                    for m in PLAN.trained
+                }
+            )
+    return _PREDICT_CHECKPOINTS
+
+
 def get_predict_inputs(wildcards):
     if not config["predict_dir"]:
         raise ValueError(
@@ -158,9 +179,16 @@ def get_predict_inputs(wildcards):
         )
     if config["demo"]["build"]:
         checkpoints.build_demo_data.get()
+    found = predict_checkpoints()
+    configs = [
+        os.path.join(os.path.dirname(p), "model_config.yaml") for p, _ in found.values()
+    ]
+    # a model of a `predict_models` folder without a model_config.yaml takes the config's block
+    if config["predict_models"]:
+        configs = [c for c in configs if os.path.exists(c)]
     return {
-        "checkpoints": [f"{RESULTS}/models/{m}/best.pt" for m in PLAN.trained],
-        "configs": [f"{RESULTS}/models/{m}/model_config.yaml" for m in PLAN.trained],
+        "checkpoints": [str(path) for path, _ in found.values()],
+        "configs": configs,
         "weights": DETECT_WEIGHTS,
         "onnx": rules.export_detector.output.onnx,
     }

@@ -122,8 +122,8 @@ rule predict_videos:
     params:
         folder=config["predict_dir"],
         videos=lambda wc: part_signature(config["predict_dir"]),
-        models=PLAN.trained,
-        blocks={m: PLAN.blocks[m] for m in PLAN.trained},
+        models=lambda wc: list(predict_checkpoints()),
+        blocks=lambda wc: {m: block for m, (_, block) in predict_checkpoints().items()},
         policy=config["ensemble"]["policy"],
         # rf_models/infer/predict_options.py: the detector's and the sampling's settings
         options=asdict(PredictOptions.from_config(config)),

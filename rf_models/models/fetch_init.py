@@ -2,11 +2,11 @@
 initialisation files, from timm's copies of the same networks' weights.
 
 config.yaml's image blocks start from ``pretrain/<file>`` (their ``init`` keys), the files the
-seed used (docs/reproduction.md §8 and §10): lukemelas' EfficientNet-B0/B1/B3, torchvision's ResNet-34
-and Cadene's Xception. timm publishes the same networks' weights, and this command writes each
-file from them, in timm's key layout (which ``rf_models.models.load_init_weights`` reads for
-every arch: the published layouts and timm's load alike). Their heads are 1000-way; training
-replaces them. What is known of their being the same tensors as the seed's files:
+seed used (docs/reproduction.md §8 and §10): lukemelas' EfficientNet-B0/B1/B3, torchvision's
+ResNet-34 and Cadene's Xception. timm publishes the same networks' weights, and this command
+writes each file from them, in timm's key layout (which ``rf_models.models.load_init_weights``
+reads for every arch: the published layouts and timm's load alike). Their heads are 1000-way;
+training replaces them. What is known of their being the same tensors as the seed's files:
 
 - EfficientNet: lukemelas' ``efficientnet-b{0,1,3}-*.pth`` are ports of Google's TensorFlow
   checkpoints trained with AutoAugment (his release of August 2019, which the hashes in these

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ import yaml
 from rf_models.data.manifest import read_manifest
 from rf_models.infer.submission import read_submission
 from rf_models.report.registry import FIGURE_NAMES
-from tests.support.snakemake import run_snakemake
+from tests.support.snakemake import run_snakemake, write_config
 
 
 def results(run) -> Path:
@@ -85,6 +87,31 @@ def test_predict_writes_one_row_per_video_and_logs_failures(demo_run):
     assert scored
     pictures = submission.with_name("pictures")
     assert sorted(p.name for p in pictures.glob("*.png")) == [f"{n}.png" for n in scored]
+
+
+def test_predict_scores_with_a_models_folder_that_is_not_the_runs(demo_run, tmp_path):
+    # a folder in import_seed's layout (here: one of the run's models, copied), and a results
+    # folder of its own: nothing is trained, only that model scores
+    models = tmp_path / "models"
+    shutil.copytree(results(demo_run) / "models" / "b0", models / "b0")
+    config = copy.deepcopy(demo_run["config"])
+    config.update(predict_models=str(models), results_dir=str(tmp_path / "results"))
+    cfg = write_config(tmp_path / "config.yaml", config)
+    out = run_snakemake(["predict", "--configfile", str(cfg), "--cores", "2"], demo_run["workdir"])
+    assert "train_model" not in out.stdout + out.stderr
+    submission = tmp_path / "results" / "predict" / "submission.csv"
+    videos = sorted(p.name for p in Path(config["predict_dir"]).glob("*.mp4"))
+    assert list(read_submission(submission)) == videos
+    details = list(csv.DictReader(open(submission.with_name("details.csv"))))
+    assert list(details[0])[6:] == ["b0"]  # the folder's one model, the ensemble renormalised
+    ok = [r for r in details if r["status"] in ("ok", "partial")]
+    assert ok and all(0.0 <= float(r["b0"]) <= 1.0 for r in ok)
+    # a folder with no model the ensemble weighs stops the run before any job
+    (models / "b0" / "best.pt").rename(models / "b0" / "old.pt")
+    failed = run_snakemake(
+        ["-n", "predict", "--configfile", str(cfg)], demo_run["workdir"], check=False
+    )
+    assert failed.returncode != 0 and "expected <model>/best.pt" in failed.stdout + failed.stderr
 
 
 def test_report_html_has_every_figure(demo_run):

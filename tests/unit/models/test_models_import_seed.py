@@ -9,6 +9,7 @@ tests/support/seed_checkpoints.py).
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
@@ -24,10 +25,13 @@ import yaml
 
 from rf_models.config import load_repo_config
 from rf_models.infer.scoring import load_trained_model
+from rf_models.infer.submission import read_submission
 from rf_models.models import create_model, load_seed_checkpoint
 from rf_models.models.import_seed import main
 from rf_models.predict import find_models
+from rf_models.predict.__main__ import main as predict_main
 from rf_models.train.checkpoint import FORMAT, load_checkpoint
+from tests.support.predict_fakes import t1_frames, write_bgr
 from tests.support.seed_checkpoints import (
     IMAGE_BLOCKS,
     SEED_RELEASE,
@@ -267,3 +271,26 @@ def test_the_builders_write_the_seeds_layouts() -> None:
     assert b1["_blocks.22._expand_conv.weight"].shape == (1920, 320, 1, 1)
     assert "_blocks.1._depthwise_conv.weight" in b1 and "_blocks.1._expand_conv.weight" not in b1
     assert set(IMAGE_BLOCKS) < set(SEED_RELEASE)
+
+
+def test_the_imported_seed_models_score_a_video_end_to_end(
+    release: dict[str, SeedRelease], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    models = tmp_path / "models"
+    rc, _, stderr = run(capsys, release["b0"].path.parent, "--out", models)
+    assert rc == 0, stderr
+    video = write_bgr(tmp_path / "videos" / "faces.mp4", t1_frames(12))
+    out = tmp_path / "scores"
+    argv = [str(video), "--models", str(models), "--out", str(out), "--no-pictures"]
+    assert predict_main([*argv, "--device", "cpu"]) == 0
+    table = capsys.readouterr().out
+    assert "faces.mp4" in table
+    details = list(csv.DictReader(open(out / "details.csv")))
+    assert [d["filename"] for d in details] == ["faces.mp4"]
+    row = details[0]
+    assert (row["status"], row["num_faces"]) == ("ok", "2")
+    # every one of the seed's eleven scored the video, through the seed's ensemble
+    scores = {block: float(row[block]) for block in SEED_RELEASE}
+    assert all(0.0 <= s <= 1.0 for s in scores.values()), scores
+    assert 0.0 <= float(read_submission(out / "submission.csv")["faces.mp4"]) <= 1.0
+    shutil.rmtree(models)
