@@ -1,4 +1,5 @@
-# A newcomer's commands: `make demo`, `make test` (see README.md); `make lint`, `make clean-demo`.
+# A newcomer's commands: `make demo`, `make test`, `make evaluate` (see README.md); `make lint`,
+# `make clean-demo`.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,7 @@ CORES ?= all
 APT_PACKAGES := ffmpeg
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: install system-deps demo test lint clean-demo
+.PHONY: install system-deps demo evaluate test lint clean-demo
 
 # Debian packages the workflow and its benchmarks call (ffmpeg); Slurm comes with its tests.
 system-deps:
@@ -34,6 +35,15 @@ demo: install
 	$(BIN)/snakemake --profile profiles/demo --cores $(CORES)
 	$(BIN)/snakemake --profile profiles/demo --report $(DEMO_DIR)/report.html
 	@$(BIN)/python -m rf_models.summary $(DEMO_DIR)/results
+	@echo "  report: $(DEMO_DIR)/report.html"
+
+# After `make demo`: its models on two more datasets and under perturbations (docs/evaluation.md).
+EVALUATE := --profile profiles/demo --configfile config.yaml profiles/demo/demo-config.yaml \
+	profiles/demo/evaluate-config.yaml
+evaluate: install
+	$(BIN)/snakemake $(EVALUATE) --cores $(CORES) evaluate
+	$(BIN)/snakemake $(EVALUATE) --report $(DEMO_DIR)/report.html all evaluate
+	@$(BIN)/python -m rf_models.evaluate.summary $(DEMO_DIR)/results
 	@echo "  report: $(DEMO_DIR)/report.html"
 
 # Lint first: seconds, and CI (.ci/run) runs exactly this target.

@@ -16,17 +16,12 @@ report: "rules/report/workflow.rst"
 
 
 include: "rules/common.smk"
-
-
-if config["demo"]["build"]:
-
-    include: "rules/demo.smk"
-
-
+include: "rules/demo.smk"
 include: "rules/preprocess.smk"
 include: "rules/lists.smk"
 include: "rules/train.smk"
 include: "rules/infer.smk"
+include: "rules/evaluate.smk"
 
 
 rule all:

@@ -180,6 +180,12 @@ def validate_config(config: dict[str, Any]) -> dict[str, Any]:
             f"config key train.models: {unknown} have no block in `models` (known: "
             f"{sorted(set(filled['models']) - {'defaults'})})"
         )
+    if not filled["parts"] and not filled["datasets"]:
+        raise ConfigError(
+            "config key parts: empty and no `datasets` configured, so the run has no videos "
+            "(empty parts is for runs on other datasets only)"
+        )
+    _check_selectors(filled)
     demo_parts = list(range(len(filled["parts"])))
     if filled["demo"]["build"] and (
         filled["parts"] != demo_parts or filled["part_prefix"] != "dfdc_train_part_"
@@ -207,6 +213,27 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             f"{path}: expected a mapping of config keys, found {type(config).__name__}"
         )
     return config
+
+
+def _check_selectors(config: dict[str, Any]) -> None:
+    """Every selector (splits, test sets, the robustness grid) names a configured dataset."""
+    places = []
+    for split, spec in config["lists"]["splits"].items():
+        for key in ("train", "val"):
+            if isinstance(spec[key], list) and spec[key] and isinstance(spec[key][0], dict):
+                places.append((f"lists.splits.{split}.{key}", spec[key]))
+    evaluate = config["evaluate"]
+    places += [(f"evaluate.test_sets.{n}", v) for n, v in evaluate["test_sets"].items()]
+    if evaluate["robustness"]["parts"] is not None:
+        places.append(("evaluate.robustness.parts", evaluate["robustness"]["parts"]))
+    for where, selectors in places:
+        for i, selector in enumerate(selectors):
+            name = selector.get("dataset")
+            if name is not None and name not in config["datasets"]:
+                raise ConfigError(
+                    f"config key {where}[{i}].dataset: {name!r} is not in `datasets` "
+                    f"(configured: {sorted(config['datasets'])})"
+                )
 
 
 # The repository's config.yaml, when this package sits in a checkout (an installed wheel has none).
@@ -241,17 +268,25 @@ def part_names(config: dict[str, Any]) -> list[str]:
     return [f"{config['part_prefix']}{k}" for k in config["parts"]]
 
 
+def _dfdc_ids(value: Any) -> list[int]:
+    """The DFDC part numbers of a split's train or val: a list of numbers, or those of the
+    ``{parts: [...]}`` selectors of a list of selectors."""
+    if value and isinstance(value[0], dict):
+        return [k for selector in value for k in selector.get("parts", [])]
+    return list(value)
+
+
 def _split_ids(config: dict[str, Any], split: str) -> tuple[list[int], list[int]]:
     splits = config["lists"]["splits"]
     if split not in splits:
         raise ConfigError(f"config key lists.splits: no split {split!r}; found {sorted(splits)}")
     spec = splits[split]
-    val, train = list(spec["val"]), spec["train"]
+    val, train = _dfdc_ids(spec["val"]), spec["train"]
     if train == "rest":
         train = [k for k in config["parts"] if k not in set(val)]
     elif train == "all":
         train = list(config["parts"])
-    return list(train), val
+    return _dfdc_ids(train), val
 
 
 def split_problem(config: dict[str, Any], split: str) -> str | None:
@@ -264,8 +299,8 @@ def split_problem(config: dict[str, Any], split: str) -> str | None:
 
 
 def split_parts(config: dict[str, Any], split: str) -> tuple[list[str], list[str]]:
-    """(train part names, val part names) of a split; ConfigError if ``parts`` cannot form
-    it."""
+    """(train part names, val part names) of a split of DFDC part numbers; ConfigError if
+    ``parts`` cannot form it (a split of selectors: rf_models.data.selection)."""
     problem = split_problem(config, split)
     if problem:
         raise ConfigError(f"split {split!r} is not available: {problem}")

@@ -9,11 +9,25 @@ from snakemake.logging import logger
 
 from rf_models.config import split_parts, validate_config
 from rf_models.data.dfdc import part_signature
+from rf_models.data.selection import (
+    DatasetParts,
+    dataset_of,
+    dataset_part_pattern,
+    split_part_names,
+    uses_selectors,
+)
+from rf_models.evaluate.grid import (
+    CONDITION_PATTERN,
+    conditions,
+    derived_part,
+    split_derived,
+)
 from rf_models.infer.predict_options import PredictOptions
 from rf_models.paths import DETECTOR_WEIGHTS
 from rf_models.report.registry import FIGURE_NAMES, FIGURES
 from rf_models.run_plan import plan_run
 from rf_models.scratch import frames_turn_after
+from rf_models.stages.align_options import AlignOptions, FrameEdit
 from rf_models.train.config import training_block
 
 config.update(validate_config(config))
@@ -37,6 +51,21 @@ FRAME_OPTIONS = {
     k: v for k, v in config["frames"].items() if k not in ("temp", "max_parts")
 }
 LIST_KINDS = ["train_image", "val_image", "train_video", "val_video"]
+# align_faces' options as its param: a box crop's depend on format and quality only
+ALIGN_OPTIONS = AlignOptions.from_config(config).record()
+EVALUATE = config["evaluate"]
+TEST_SETS = EVALUATE["test_sets"]
+ROBUSTNESS = EVALUATE["robustness"]
+CONDITIONS = conditions(ROBUSTNESS) if ROBUSTNESS["parts"] else []
+# the grid's clean scores (level 0), under the same protocol
+CLEAN = "clean"
+# the evaluation protocol's sampling (evaluate.frames, evaluate.spacing)
+EVALUATE_SAMPLING = {
+    "max_frames": EVALUATE["frames"],
+    "max_faces": config["predict"]["max_faces"],
+    "spacing": EVALUATE["spacing"],
+}
+EVAL_DATA = config["demo"]["evaluation"]
 
 
 def _one_of(names):
@@ -44,21 +73,70 @@ def _one_of(names):
     return "|".join(re.escape(n) for n in names) or "(?!)"
 
 
+def _built_by_demo(dataset):
+    """Whether the demo's evaluation build writes this dataset (its root lies under it)."""
+    root = os.path.abspath(config["datasets"][dataset]["root"])
+    return EVAL_DATA["build"] and root.startswith(
+        os.path.abspath(EVAL_DATA["root"]) + os.sep
+    )
+
+
+def _before_listing(dataset):
+    if _built_by_demo(dataset):
+        # the dataset exists only once the checkpoint ran: the DAG is re-evaluated after it
+        checkpoints.build_eval_data.get()
+
+
+# the configured datasets, listed and dealt into parts on first use (rf_models/data/selection.py)
+DATASETS = DatasetParts(config, _before_listing)
+_PART_PATTERNS = [re.escape(p) for p in PLAN.parts] + [
+    dataset_part_pattern(d) for d in config["datasets"]
+]
+
+
 wildcard_constraints:
-    part=_one_of(PLAN.parts),
+    # DFDC parts, dataset parts, and either under a perturbation (redetect robustness)
+    part=f"(?:{'|'.join(_PART_PATTERNS) or '(?!)'})(?:~{CONDITION_PATTERN})?",
     split=_one_of(PLAN.splits),
     model=_one_of(PLAN.train_order),
+    dataset=_one_of(config["datasets"]),
+    test_set=_one_of(TEST_SETS),
+    condition=_one_of(CONDITIONS),
 
 
 def part_dir(part):
     return os.path.join(config["data_root"], part)
 
 
+def perturbed_videos(condition, part):
+    """The folder of a part's videos under a perturbation (redetect robustness)."""
+    return f"{RESULTS}/robustness/{condition}/videos/{part}"
+
+
 def get_part_metadata(wildcards):
+    """What a part's jobs wait for: its DFDC metadata.json, the demo's built datasets, or the
+    folder of its perturbed videos."""
+    derived = split_derived(wildcards.part)
+    if derived:
+        return perturbed_videos(derived[1], derived[0])
+    dataset = dataset_of(wildcards.part)
+    if dataset is not None:
+        DATASETS.parts(dataset)  # lists it (once the demo built it)
+        return [EVAL_DATA["root"]] if _built_by_demo(dataset) else []
     if config["demo"]["build"]:
         # the demo's videos exist only once the checkpoint ran: re-evaluate the DAG after it
         checkpoints.build_demo_data.get()
     return os.path.join(part_dir(wildcards.part), "metadata.json")
+
+
+def get_part_source(wildcards):
+    """A part as its jobs read it: a DFDC-style folder, or a dataset part's videos as data."""
+    derived = split_derived(wildcards.part)
+    if derived:
+        return perturbed_videos(derived[1], derived[0])
+    if dataset_of(wildcards.part) is not None:
+        return DATASETS.source(wildcards.part)
+    return part_dir(wildcards.part)
 
 
 _SIGNATURES = {}
@@ -67,8 +145,13 @@ _SIGNATURES = {}
 def get_videos_signature(wildcards):
     """Names, sizes and mtimes of the part's videos, as a param: a changed video re-runs its
     part, and the DAG needs neither 2,400 inputs per part nor to open any video. Computed once
-    per part and run, never cached before the demo checkpoint built the folder."""
+    per part and run, never cached before the demo checkpoint built the folder. A part of
+    perturbed videos has its folder as an input instead."""
     part = wildcards.part
+    if split_derived(part):
+        return split_derived(part)[1]
+    if dataset_of(part) is not None:
+        return DATASETS.signature(part)
     if part not in _SIGNATURES and os.path.isdir(part_dir(part)):
         _SIGNATURES[part] = part_signature(part_dir(part))
     return _SIGNATURES.get(part) or part_signature(part_dir(part))
@@ -90,6 +173,13 @@ def get_frames_turn(wildcards):
     return [f"{RESULTS}/detections/{after}"] if after else []
 
 
+def get_align_inputs(wildcards):
+    """Landmark crops read the part's detections (each video's landmarks file) too."""
+    if ALIGN_OPTIONS.get("method") == "landmarks":
+        return {"detections": f"{RESULTS}/detections/{wildcards.part}"}
+    return {}
+
+
 def frames_output(path):
     return temp(directory(path)) if config["frames"]["temp"] else directory(path)
 
@@ -100,10 +190,17 @@ def list_files(splits):
     )
 
 
+def get_split_parts(split):
+    """(train parts, val parts) of a split: DFDC part numbers, or selectors of any dataset
+    (an error naming the missing parts when the configured parts cannot form it)."""
+    if uses_selectors(config, split):
+        return split_part_names(config, split, DATASETS)
+    return split_parts(config, split)
+
+
 def get_split_manifests(wildcards):
-    """The manifests of a split's train and val parts (an error naming the missing parts when
-    the configured parts cannot form it)."""
-    train, val = split_parts(config, wildcards.split)
+    """The manifests of a split's train and val parts."""
+    train, val = get_split_parts(wildcards.split)
     return {
         "train": [f"{RESULTS}/manifests/{p}.tsv" for p in train],
         "val": [f"{RESULTS}/manifests/{p}.tsv" for p in val],
@@ -111,7 +208,7 @@ def get_split_manifests(wildcards):
 
 
 def split_faces(split):
-    train, val = split_parts(config, split)
+    train, val = get_split_parts(split)
     return [f"{RESULTS}/faces/{p}" for p in sorted(set(train) | set(val))]
 
 
@@ -144,7 +241,7 @@ def get_gpus(wildcards):
 def get_ensemble_inputs(wildcards):
     """Manifests and face folders of the ensemble split's val parts (an input function, so an
     absent split fails only when its outputs are asked for)."""
-    val = split_parts(config, PLAN.ensemble_split)[1]
+    val = get_split_parts(PLAN.ensemble_split)[1]
     return {
         "manifests": [f"{RESULTS}/manifests/{p}.tsv" for p in val],
         "faces": [f"{RESULTS}/faces/{p}" for p in val],
@@ -205,4 +302,84 @@ def get_final_output():
         out += expand(f"{RESULTS}/report/{{figure}}.png", figure=FIGURE_NAMES)
     if config["predict_dir"]:
         out.append(f"{RESULTS}/predict/submission.csv")
+    return out
+
+
+def test_set_parts(test_set):
+    return DATASETS.select(TEST_SETS[test_set], f"evaluate.test_sets.{test_set}")
+
+
+def get_test_set_inputs(wildcards):
+    """The manifests and face folders of a test set's parts."""
+    parts = test_set_parts(wildcards.test_set)
+    return {
+        "manifests": [f"{RESULTS}/manifests/{p}.tsv" for p in parts],
+        "faces": [f"{RESULTS}/faces/{p}" for p in parts],
+    }
+
+
+def robustness_parts():
+    return DATASETS.select(ROBUSTNESS["parts"], "evaluate.robustness.parts")
+
+
+def _robustness_part_files(condition, part):
+    """(manifest, face folder) of a part under a condition, in the grid's mode (clean: the
+    part's own)."""
+    if condition == CLEAN:
+        return f"{RESULTS}/manifests/{part}.tsv", f"{RESULTS}/faces/{part}"
+    if ROBUSTNESS["mode"] == "crops":
+        where = f"{RESULTS}/robustness/{condition}"
+        return f"{where}/manifests/{part}.tsv", f"{where}/faces/{part}"
+    derived = derived_part(part, condition)
+    return f"{RESULTS}/manifests/{derived}.tsv", f"{RESULTS}/faces/{derived}"
+
+
+def get_robustness_inputs(wildcards):
+    """Every condition's (and the clean) manifests and face folders of the grid's parts."""
+    parts = robustness_parts()
+    files = [_robustness_part_files(c, p) for c in [CLEAN, *CONDITIONS] for p in parts]
+    return {"manifests": [m for m, _ in files], "faces": [f for _, f in files]}
+
+
+def get_robustness_plan(wildcards):
+    """{condition: {manifests, crops root}} for the robustness scoring and ensembles."""
+    parts = robustness_parts()
+    plan = {}
+    for condition in [CLEAN, *CONDITIONS]:
+        files = [_robustness_part_files(condition, p) for p in parts]
+        plan[condition] = {
+            "manifests": [m for m, _ in files],
+            "crops": os.path.dirname(files[0][1]),
+        }
+    return plan
+
+
+def get_frame_edit(wildcards):
+    """The perturbation and the frames the evaluation samples, for a condition's crops."""
+    edit = FrameEdit(
+        perturbation=wildcards.condition,
+        seed=ROBUSTNESS["seed"],
+        max_frames=EVALUATE["frames"],
+        spacing=EVALUATE["spacing"],
+        frame_stride=config["frames"]["stride"],
+    )
+    return asdict(edit)
+
+
+def get_evaluate_output():
+    """What `evaluate` builds: the cross-dataset table and heat map, the robustness table and
+    figure when a grid is configured, and the index of every configured dataset."""
+    if not TEST_SETS:
+        raise ValueError(
+            "evaluate needs test sets: evaluate.test_sets in a configfile (docs/evaluation.md)"
+        )
+    if not PLAN.trained:
+        raise ValueError("evaluate scores the trained models, and this run trains none")
+    out = [f"{RESULTS}/evaluate/table.csv", f"{RESULTS}/evaluate/heatmap.png"]
+    if CONDITIONS:
+        out += [
+            f"{RESULTS}/robustness/table.csv",
+            f"{RESULTS}/robustness/auc_vs_level.png",
+        ]
+    out += [f"{RESULTS}/datasets/{d}.tsv" for d in config["datasets"]]
     return out

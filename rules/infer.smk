@@ -24,7 +24,7 @@ rule predict_model:
     params:
         model="{model}",
         block=get_block,
-        crops=lambda wc, input: os.path.dirname(input.faces[0]),
+        crops=f"{RESULTS}/faces",
         ext=config["align"]["format"],
         frame_stride=config["frames"]["stride"],
         sampling=config["predict"],

@@ -41,7 +41,7 @@ rule extract_frames:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,
     params:
-        part_dir=lambda wc: part_dir(wc.part),
+        source=get_part_source,
         videos=get_videos_signature,
         frames=FRAME_OPTIONS,
         work=lambda wc: get_work_area("extract_frames", wc),
@@ -89,7 +89,7 @@ rule detect_faces:
     params:
         detect={k: v for k, v in config["detect"].items() if k != "weights"},
         frames=FRAME_OPTIONS,
-        part_dir=lambda wc: part_dir(wc.part),
+        source=get_part_source,
         work=lambda wc: get_work_area("detect_faces", wc),
         upstream_work=lambda wc: get_work_area("extract_frames", wc),
     script:
@@ -123,6 +123,7 @@ rule track_faces:
 
 rule align_faces:
     input:
+        unpack(get_align_inputs),
         metadata=get_part_metadata,
         tracks=f"{RESULTS}/tracks/{{part}}",
         manifest=f"{RESULTS}/tracks/{{part}}.tsv",
@@ -140,9 +141,9 @@ rule align_faces:
         mem_mb=lambda wc, attempt: 2000 * attempt,
         runtime=lambda wc, attempt: 120 * attempt,
     params:
-        part_dir=lambda wc: part_dir(wc.part),
+        source=get_part_source,
         videos=get_videos_signature,
-        align=config["align"],
+        align=ALIGN_OPTIONS,
         work=lambda wc: get_work_area("align_faces", wc),
         upstream_work=lambda wc: get_work_area("track_faces", wc),
     script:

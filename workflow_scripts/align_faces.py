@@ -1,17 +1,17 @@
-from rf_models.stages.align import align_part
+from rf_models.stages.align import AlignOptions, align_part
 from rf_models.workflow import rule_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_logging(sm.log[0]):
     align_part(
-        sm.params.part_dir,
+        sm.params.source,
         sm.input.tracks,
         sm.input.manifest,
         sm.output.faces,
         sm.output.manifest,
-        ext=sm.params.align["format"],
-        quality=sm.params.align["quality"],
+        AlignOptions(**sm.params.align),
         threads=sm.threads,
         work=sm.params.work,
         upstream_work=sm.params.upstream_work,
+        detections_dir=sm.input.get("detections"),
     )

@@ -27,6 +27,6 @@ with rule_logging(sm.log[0]) as log:
         already_resized=sm.params.frames["scale"] == "detect",
         work=sm.params.work,
         upstream_work=sm.params.upstream_work,
-        part_dir=sm.params.part_dir,
+        part=sm.params.source,
         frame_options=FrameOptions(**sm.params.frames),
     )

@@ -4,7 +4,7 @@ from rf_models.workflow import rule_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with rule_logging(sm.log[0]):
     extract_part(
-        sm.params.part_dir,
+        sm.params.source,
         sm.output.frames,
         sm.output.manifest,
         FrameOptions(**sm.params.frames),

@@ -14,5 +14,6 @@ with rule_logging(sm.log[0]) as log:
         max_faces=sm.params.sampling["max_faces"],
         max_frames=sm.params.sampling["max_frames"],
         frame_stride=sm.params.frame_stride,
+        spacing=sm.params.sampling.get("spacing", "stride"),
     )
     log.info("%s: %s", sm.params.model, summary)

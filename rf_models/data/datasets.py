@@ -4,8 +4,9 @@ A layout lister (:mod:`rf_models.data.layouts`) turns a dataset folder into a
 :class:`DatasetListing`: one :class:`DatasetVideo` per file found and per entry its label source
 names (split json, test list, labels.csv, dataset.json, ...). This module holds those records,
 :func:`finish_listing` (the checks every layout shares), :func:`deal_parts` (per set and group,
-consecutive chunks of a fixed size), the dataset index TSV and the per-part listing JSON that
-the workflow's part jobs read back as :class:`rf_models.data.dfdc.VideoEntry` rows.
+consecutive chunks of a fixed size), the dataset index TSV and the per-part source that
+the workflow's part jobs get as a parameter and read as :class:`rf_models.data.dfdc.VideoEntry`
+rows (:func:`part_source`, :func:`part_source_entries`).
 
 Statuses before decoding (:func:`listed_status`): a video with a ``problem`` is
 ``bad_metadata``; one its label source names without a file is ``missing``; a file its label
@@ -16,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rf_models.data.dfdc import VideoEntry, name_problem
+from rf_models.data.dfdc import VideoEntry, name_problem, part_entries
 from rf_models.io_utils import atomic_write_text
 from rf_models.video.decode import VIDEO_EXTENSIONS
 
@@ -31,7 +31,7 @@ SETS = ("train", "val", "test")
 UNSPLIT = "unsplit"  # videos that no official split names
 SET_ORDER = SETS + (UNSPLIT,)
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_]+")  # dataset and group names reach file paths
-PART_FORMAT = "rf_models.part/1"
+PART_FORMAT = "rf_models.part/1"  # a part source: one part's videos, a jobs' parameter
 INDEX_COLUMNS = (
     "dataset",
     "set",
@@ -253,22 +253,18 @@ def _video_record(video: DatasetVideo) -> dict[str, object]:
     }
 
 
-def write_part_listing(
-    path: str | os.PathLike,
-    dataset: str,
-    layout: str,
-    part: str,
-    videos: Sequence[DatasetVideo],
-) -> None:
-    """Write one part's videos as JSON (format PART_FORMAT), atomically."""
-    doc = {
+def part_source(
+    dataset: str, layout: str, part: str, videos: Sequence[DatasetVideo]
+) -> dict[str, object]:
+    """One part's videos as plain data (format PART_FORMAT): what its jobs get as a
+    parameter, so that a change to one part's videos re-runs that part only."""
+    return {
         "format": PART_FORMAT,
         "dataset": dataset,
         "layout": layout,
         "part": part,
         "videos": [_video_record(v) for v in videos],
     }
-    atomic_write_text(path, json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
 
 
 _RECORD_TYPES = {
@@ -296,39 +292,47 @@ def _record_problem(record: object) -> str | None:
     return None
 
 
-def read_part_listing(path: str | os.PathLike) -> list[VideoEntry]:
-    """Read a part listing as VideoEntry rows (``part`` = the part's name), sorted by name.
+def part_source_entries(source: object) -> list[VideoEntry]:
+    """A part source (:func:`part_source`) as VideoEntry rows (``part`` = the part's name),
+    sorted by name; ValueError when it is not one.
 
     As in :func:`rf_models.data.dfdc.part_entries`, of two usable videos whose names share a
-    video id the later one gets a problem. ValueError naming the file when it is not a part
-    listing.
+    video id the later one gets a problem. A record whose name another record of the part
+    has already (it carries a problem: it is never decoded) is renamed ``<stem>~<n><ext>``,
+    so that each manifest row of a part has a name of its own.
     """
-    path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError(f"{path}: part listing not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path}: cannot read the part listing ({err})") from None
-    if not isinstance(doc, dict) or doc.get("format") != PART_FORMAT:
-        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise ValueError(
-            f"{path}: expected a part listing of format {PART_FORMAT}, found {found!r}"
-        )
+    if not isinstance(source, Mapping) or source.get("format") != PART_FORMAT:
+        found = source.get("format") if isinstance(source, Mapping) else type(source).__name__
+        raise ValueError(f"expected a part source of format {PART_FORMAT}, found {found!r}")
     for key in ("dataset", "layout", "part"):
-        if not isinstance(doc.get(key), str):
-            raise ValueError(f"{path}: expected {key} to be a string, found {doc.get(key)!r}")
-    if not isinstance(doc.get("videos"), list):
-        raise ValueError(f"{path}: expected videos to be a list, found {doc.get('videos')!r}")
-    for i, record in enumerate(doc["videos"]):
+        if not isinstance(source.get(key), str):
+            raise ValueError(
+                f"part source: expected {key} to be a string, found {source.get(key)!r}"
+            )
+    part = source["part"]
+    if not isinstance(source.get("videos"), list):
+        raise ValueError(
+            f"part {part}: expected videos to be a list, found {source.get('videos')!r}"
+        )
+    for i, record in enumerate(source["videos"]):
         problem = _record_problem(record)
         if problem:
-            raise ValueError(f"{path}: videos[{i}]: {problem}")
+            raise ValueError(f"part {part}: videos[{i}]: {problem}")
     entries = []
     ids: dict[str, str] = {}
-    for record in sorted(doc["videos"], key=lambda r: (r["name"], r["path"])):
-        label, original, problem = record["label"], record["original"], record["problem"]
-        video_id = os.path.splitext(record["name"])[0]
+    seen: dict[str, int] = {}
+    for record in sorted(source["videos"], key=lambda r: (r["name"], r["path"])):
+        name, label, original, problem = (
+            record["name"],
+            record["label"],
+            record["original"],
+            record["problem"],
+        )
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            stem, ext = os.path.splitext(name)
+            name = f"{stem}~{seen[name]}{ext}"
+        video_id = os.path.splitext(name)[0]
         if problem is None and record["in_metadata"] and record["on_disk"]:
             if video_id in ids:
                 problem = (
@@ -337,11 +341,11 @@ def read_part_listing(path: str | os.PathLike) -> list[VideoEntry]:
                 )
                 label, original = None, None
             else:
-                ids[video_id] = record["name"]
+                ids[video_id] = name
         entries.append(
             VideoEntry(
-                part=doc["part"],
-                video=record["name"],
+                part=part,
+                video=name,
                 path=Path(record["path"]),
                 label=label,
                 original=original,
@@ -351,6 +355,23 @@ def read_part_listing(path: str | os.PathLike) -> list[VideoEntry]:
             )
         )
     return entries
+
+
+PartSource = str | os.PathLike | Mapping
+"""A part as its jobs know it: a DFDC part folder, or a part source (:func:`part_source`)."""
+
+
+def part_videos(source: PartSource) -> list[VideoEntry]:
+    """Every video of a part: a DFDC folder's (:func:`rf_models.data.dfdc.part_entries`) or a
+    part source's (:func:`part_source_entries`)."""
+    if isinstance(source, Mapping):
+        return part_source_entries(source)
+    return part_entries(source)
+
+
+def part_label(source: PartSource) -> str:
+    """The part's name: its folder's, or the source's ``part``."""
+    return str(source["part"]) if isinstance(source, Mapping) else Path(source).name
 
 
 def _stat(path: Path) -> tuple[int, int]:

@@ -148,24 +148,26 @@ def predict_split(
     max_faces: int = MAX_FACES,
     max_frames: int = MAX_FRAMES,
     frame_stride: int = 1,
+    spacing: str = "stride",
     io_threads: int = 4,
 ) -> PredictSummary:
     """Score every usable video of ``manifests`` with ``lm`` and write ``out_path`` (.npz,
     atomically). ``ext`` is the crops' extension (``align.format``); ``frame_stride`` the
-    ``frames.stride`` the crops were made with. A video with a missing or unreadable crop is
-    skipped and recorded, never a failure of the split."""
+    ``frames.stride`` the crops were made with; ``max_frames`` and ``spacing`` the sampling
+    (:func:`rf_models.infer.sampling.sample_frames`). A video with a missing or unreadable
+    crop is skipped and recorded, never a failure of the split."""
     if not isinstance(ext, str) or not ext or "/" in ext or ext.startswith("."):
         raise ValueError(f"ext must be an extension such as jpg or png, found {ext!r}")
     for name, value in (("max_faces", max_faces), ("io_threads", io_threads)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, found {value!r}")
-    sample_frames(0, max_frames, frame_stride)  # checks both, even when no video is usable
+    sample_frames(0, max_frames, frame_stride, spacing)  # checks them, even with no video
     root = Path(crops_root)
     rows = read_manifests(manifests)
     work = []
     for row in rows:
         if row.usable and row.num_faces >= 1:
-            frames = sample_frames(row.n_frames, max_frames, frame_stride)
+            frames = sample_frames(row.n_frames, max_frames, frame_stride, spacing)
             work.append((row, min(row.num_faces, max_faces), frames))
     size = infer_size(lm.cfg)
 

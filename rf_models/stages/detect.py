@@ -14,10 +14,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rf_models.data.dfdc import VideoEntry, part_entries
+from rf_models.data.datasets import PartSource, part_videos
+from rf_models.data.dfdc import VideoEntry
 from rf_models.data.layout import frame_name
 from rf_models.data.manifest import ManifestRow, read_manifest
-from rf_models.detect.run import detect_frames, detector_identity
+from rf_models.detect.landmarks_io import LANDMARKS_FILENAME, write_landmarks_json
+from rf_models.detect.run import detect_frames_with_landmarks, detector_identity
 from rf_models.detect.txt_io import format_detections_txt
 from rf_models.resume_loop import Planned, VideoLoop
 from rf_models.stages.extract import FrameOptions, extract_video
@@ -36,6 +38,7 @@ CODE = (
     "rf_models.detect.priors",
     "rf_models.detect.retinaface",
     "rf_models.detect.txt_io",
+    "rf_models.detect.landmarks_io",
 )
 LIBRARIES = ("cv2", "numpy", "onnxruntime", "torch")
 
@@ -66,19 +69,23 @@ def _detect_video(
     batch_size: int,
     already_resized: bool,
 ) -> str | None:
-    """Write ``out_dir/<video_id>/frame<N>.txt``; the error that stopped it, if any."""
+    """Write ``out_dir/<video_id>/frame<N>.txt`` and the video's landmarks file, its lines in
+    the txt files' order; the error that stopped it, if any."""
     video_out = out_dir / row.video_id
     video_out.mkdir()
-    results = detect_frames(
+    results = detect_frames_with_landmarks(
         _read_frames(files),
         detector,
         batch_size=batch_size,
         orig_size=(row.height, row.width),
         already_resized=already_resized,
     )
+    found = {}
     try:
-        for index, boxes in results:
+        for index, boxes, landmarks in results:
             (video_out / frame_name(index, "txt")).write_text(format_detections_txt(boxes))
+            found[index] = (boxes, landmarks)
+        write_landmarks_json(video_out / LANDMARKS_FILENAME, found)
     except ValueError as err:
         # track_faces records the video as unreadable: one bad video never fails a part
         shutil.rmtree(video_out)
@@ -88,7 +95,7 @@ def _detect_video(
 
 class _FrameSource:
     """Where a video's frames are: ``frames_dir/<video_id>``, or, when extraction left them
-    out (temporary frames) and ``part_dir`` and ``opts`` are given, a scratch folder under
+    out (temporary frames) and ``part`` and ``opts`` are given, a scratch folder under
     ``scratch_root`` they are decoded into again, as extract_frames would write them. The
     part's listing is read once, the first time a video needs it."""
 
@@ -96,21 +103,21 @@ class _FrameSource:
         self,
         frames_dir: Path,
         scratch_root: Path,
-        part_dir: str | Path | None,
+        part: PartSource | None,
         opts: FrameOptions | None,
     ) -> None:
         self.frames_dir, self.scratch_root = frames_dir, scratch_root
-        self.part_dir, self.opts = part_dir, opts
+        self.part, self.opts = part, opts
         self._videos: dict[str, VideoEntry] | None = None
 
     def folder(self, row: ManifestRow, stack: contextlib.ExitStack) -> Path:
         """The folder of ``row``'s frames (a scratch one lives as long as ``stack``).
         OSError when the video is gone or no longer decodes."""
         folder = self.frames_dir / row.video_id
-        if folder.exists() or self.part_dir is None or self.opts is None:
+        if folder.exists() or self.part is None or self.opts is None:
             return folder
         if self._videos is None:
-            self._videos = {e.video: e for e in part_entries(self.part_dir)}
+            self._videos = {e.video: e for e in part_videos(self.part)}
         entry = self._videos.get(row.video)
         if entry is None:
             raise FileNotFoundError(f"{row.video} is not in its part any more")
@@ -132,7 +139,7 @@ def detect_part(
     already_resized: bool = True,
     work: str | Path | None = None,
     upstream_work: str | Path | None = None,
-    part_dir: str | Path | None = None,
+    part: PartSource | None = None,
     frame_options: FrameOptions | None = None,
 ) -> int:
     """Write ``out_dir/<video_id>/frame<N>.txt`` for every frame of every usable video.
@@ -146,11 +153,12 @@ def detect_part(
     count, the detector, the options and the code are unchanged. Extraction leaves out the
     frames of videos whose detections it finds here (temporary frames); if such a video must
     be detected again after all (the detector changed), its frames are decoded from the video
-    in ``part_dir`` with ``frame_options``, as extraction would have written them.
+    of ``part`` (its folder or source) with ``frame_options``, as extraction would have written
+    them.
     """
     frames_dir = Path(frames_dir)
     rows = [row for row in read_manifest(manifest) if row.usable]
-    part = rows[0].part if rows else Path(out_dir).name
+    label = rows[0].part if rows else Path(out_dir).name
     options = {"batch_size": batch_size, "already_resized": already_resized}
     params = {**options, "detector": detector_identity(detector)}
     loop = VideoLoop(work, STAGE, params, CODE, LIBRARIES)
@@ -165,8 +173,8 @@ def detect_part(
     computed = 0  # frames detected now
     outcomes: dict[str, tuple[str | None, int]] = {}  # video id -> (error, frames)
     start = time.perf_counter()
-    with loop.run(items, out_dir, f"{STAGE} {part}") as run:
-        frame_source = _FrameSource(frames_dir, run.out, part_dir, frame_options)
+    with loop.run(items, out_dir, f"{STAGE} {label}") as run:
+        frame_source = _FrameSource(frames_dir, run.out, part, frame_options)
         for item in run.todo:
             row, source = item.payload
             with contextlib.ExitStack() as stack:

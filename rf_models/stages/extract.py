@@ -10,7 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rf_models.data.dfdc import VideoEntry, part_entries
+from rf_models.data.datasets import PartSource, part_label, part_videos
+from rf_models.data.dfdc import VideoEntry
 from rf_models.data.layout import encode_params, frame_name
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.detect.postprocess import resize_factor
@@ -125,7 +126,7 @@ def _reused_row(entry: VideoEntry, kept: Entry) -> ManifestRow | None:
 
 
 def extract_part(
-    part_dir: str | Path,
+    part: PartSource,
     frames_out: str | Path,
     manifest_out: str | Path,
     opts: FrameOptions,
@@ -134,9 +135,10 @@ def extract_part(
     keep_frames: bool = True,
     downstream_work: str | Path | None = None,
 ) -> list[ManifestRow]:
-    """Decode every video of ``part_dir`` into ``frames_out/<video_id>/frame<N>.<ext>``.
+    """Decode every video of ``part`` (a DFDC part folder, or a dataset part's source:
+    :func:`rf_models.data.datasets.part_videos`) into ``frames_out/<video_id>/frame<N>.<ext>``.
 
-    Writes one manifest row per video found in the folder or in metadata.json. A bad
+    Writes one manifest row per video found in the folder or named by its metadata. A bad
     video gets a status and a reason; it never fails the part.
 
     With ``work`` (this part's work area, see :mod:`rf_models.work_area`), each decoded video's
@@ -150,8 +152,8 @@ def extract_part(
     from these very frames is not decoded again: the output has no frames for it, and
     detection reuses its result (or, if its own key changed, decodes the video itself).
     """
-    entries = part_entries(part_dir)
-    part = Path(part_dir).name
+    entries = part_videos(part)
+    label = part_label(part)
     loop = VideoLoop(work, STAGE, asdict(opts), CODE, LIBRARIES)
     rows: list[ManifestRow | None] = [None] * len(entries)
     downstream = UpstreamArea(downstream_work if not keep_frames else None)
@@ -181,7 +183,7 @@ def extract_part(
             rows[i] = _reused_row(entry, item.kept)
         items.append(item)
     hand_over = "link" if keep_frames else "move"
-    with loop.run(items, frames_out, f"{STAGE} {part}", hand_over=hand_over) as run:
+    with loop.run(items, frames_out, f"{STAGE} {label}", hand_over=hand_over) as run:
 
         def one(item: Planned[int]) -> None:
             i = item.payload
@@ -193,7 +195,7 @@ def extract_part(
             list(pool.map(one, run.todo))
     done = [row for row in rows if row is not None]
     if len(done) != len(entries):
-        raise RuntimeError(f"{part}: {len(entries) - len(done)} videos have no manifest row")
+        raise RuntimeError(f"{label}: {len(entries) - len(done)} videos have no manifest row")
     for row in done:
         if not row.usable:
             log.warning("%s/%s: %s (%s)", row.part, row.video, row.status, row.reason)

@@ -103,17 +103,19 @@ def _is_placeholder_or_elsewhere(token: str) -> bool:
 def path_tokens(span: str, whole_block: bool) -> list[str]:
     """The repository paths a code span names.
 
-    A span that is one token is a path when it holds a ``/`` or ends in a repository file
-    suffix. In a command (several tokens, or a fenced block) only tokens that end in such a
-    suffix or start with one of the repository's top-level folders count: the rest are
-    arguments, options and the user's own files.
+    A span that is one token is a path when it ends in a repository file suffix, or holds a
+    ``/`` and starts with one of the repository's top-level entries (a dataset's own folders,
+    ``original_sequences/...``, are the user's). In a command (several tokens, or a fenced
+    block) only tokens that end in such a suffix or start with one of the repository's
+    top-level folders count: the rest are arguments, options and the user's own files.
     """
     tokens = [t.strip("\"'(),;:") for t in span.split()]
+    top = {p.name for p in REPO.iterdir() if p.is_dir() and p.name not in SKIP_DIRS}
     if len(tokens) == 1 and not whole_block:
         token = tokens[0]
-        looks = "/" in token or token.endswith(REPO_SUFFIXES)
+        entries = top | {p.name for p in REPO.iterdir()}
+        looks = token.endswith(REPO_SUFFIXES) or ("/" in token and token.split("/")[0] in entries)
         return [token] if looks and not _is_placeholder_or_elsewhere(token) else []
-    top = {p.name for p in REPO.iterdir() if p.is_dir() and p.name not in SKIP_DIRS}
     found = []
     for token in tokens:
         if _is_placeholder_or_elsewhere(token):
@@ -237,7 +239,8 @@ def test_path_check_fails_on_a_missing_path() -> None:
     text = (
         "`rf_models/scratch.py`, `rf_model/scratch.py`, `rules/*.smk`, `rules/*.smx`, "
         "`common.smk`, `nowhere.yaml`, `results/models/b0/best.pt`, `results/<part>`, "
-        "`pretrain/*.pth`, `python benchmarks/dry_run_fulll.py --x 1`, `my_clip.MOV other/`\n"
+        "`pretrain/*.pth`, `python benchmarks/dry_run_fulll.py --x 1`, `my_clip.MOV other/`, "
+        "`original_sequences/youtube/c23/videos/` (a dataset's folder), `docs/nothere/`\n"
         "```bash\nsnakemake --profile profiles/slurmm --config predict_dir=/x/y\n```\n"
     )
     assert path_problems(text) == [
@@ -246,6 +249,7 @@ def test_path_check_fails_on_a_missing_path() -> None:
         "`rules/*.smx`: not in the repository",
         "`nowhere.yaml`: not in the repository",
         "`benchmarks/dry_run_fulll.py`: not in the repository",
+        "`docs/nothere/`: not in the repository",
     ]
 
 

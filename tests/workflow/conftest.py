@@ -43,6 +43,7 @@ def reduced_demo_config(workdir) -> dict:
             "min_seconds": 1.0,
             "max_seconds": 1.5,
             "heldout_parts": 1,
+            "evaluation": {**TINY_EVAL_DATA, "root": str(workdir / "eval_data")},
         },
         "lists": {
             "image_stride": 5,
@@ -58,7 +59,61 @@ def reduced_demo_config(workdir) -> dict:
         },
         "ensemble": {"split": "demo"},
         "predict_dir": str(workdir / "data" / "dfdc_train_part_2"),
+        **evaluation_config(workdir),
     }
+
+
+def evaluation_config(workdir) -> dict:
+    """The evaluate target at a tiny scale: the demo's FF++- and Celeb-DF-layout datasets
+    (one test pair, a few Celeb-DF videos), the validation part, the evaluation protocol's
+    even frames, and a robustness grid of two perturbations in crops mode."""
+    root = workdir / "eval_data"
+    return {
+        "datasets": {
+            "tiny_ffpp": {
+                "layout": "ffpp",
+                "root": str(root / "ffpp"),
+                "methods": ["Deepfakes", "NeuralTextures"],
+                "part_size": 4,
+            },
+            "tiny_celebdf": {"layout": "celebdf", "root": str(root / "celebdf")},
+        },
+        "evaluate": {
+            "frames": 8,
+            "spacing": "even",
+            "test_sets": {
+                "dfdc_val": [{"parts": [1]}],
+                "ffpp_test": [{"dataset": "tiny_ffpp", "set": "test"}],
+                "celebdf_test": [{"dataset": "tiny_celebdf", "set": "test"}],
+            },
+            "robustness": {
+                "parts": [{"parts": [1]}],
+                "mode": "crops",
+                "types": ["GB", "VC"],
+                "levels": [5],
+            },
+        },
+    }
+
+
+TINY_EVAL_DATA = {
+    "build": True,
+    "seed": 2,
+    "width": 160,
+    "height": 128,
+    "fps": 8,
+    "min_seconds": 1.0,
+    "max_seconds": 1.0,
+    "ffpp": {"train": 1, "val": 1, "test": 1},
+    "celebdf": {
+        "test_celeb": 2,
+        "test_youtube": 1,
+        "test_fake": 2,
+        "train_celeb": 1,
+        "train_youtube": 0,
+        "train_fake": 1,
+    },
+}
 
 
 @pytest.fixture(scope="session")
@@ -68,4 +123,11 @@ def demo_run(tmp_path_factory):
     config = reduced_demo_config(workdir)
     cfg = write_config(workdir / "config.yaml", config)
     out = run_snakemake(["--configfile", str(cfg), "--cores", "2"], workdir)
-    return {"workdir": workdir, "config": config, "configfile": cfg, "log": out.stderr}
+    evaluation = run_snakemake(["--configfile", str(cfg), "--cores", "2", "evaluate"], workdir)
+    return {
+        "workdir": workdir,
+        "config": config,
+        "configfile": cfg,
+        "log": out.stderr,
+        "evaluate_log": evaluation.stderr,
+    }

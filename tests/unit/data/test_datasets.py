@@ -23,9 +23,9 @@ from rf_models.data.datasets import (
     listed_status,
     listing_signature,
     part_name,
-    read_part_listing,
+    part_source,
+    part_source_entries,
     write_dataset_index,
-    write_part_listing,
 )
 from rf_models.data.layouts import LAYOUTS, list_dataset
 from tests.support.dataset_trees import BUILDERS, build_ffpp, observed
@@ -276,30 +276,31 @@ def test_index_escapes_tabs_and_newlines(tmp_path: Path) -> None:
     assert row["reason"] == "bad\\tcell\\nhere" and row["status"] == "bad_metadata"
 
 
-# part listings
+# part sources (a part's videos as its jobs get them)
 
 
 @pytest.mark.parametrize("layout", sorted(BUILDERS))
-def test_part_listing_round_trip(tmp_path: Path, layout: str) -> None:
+def test_part_source_round_trip(tmp_path: Path, layout: str) -> None:
     tree = BUILDERS[layout](tmp_path / "data")
     listing = list_dataset("ds", tree.block)
     for part, videos in deal_parts(listing, 3).items():
-        path = tmp_path / "parts" / f"{part}.json"
-        write_part_listing(path, "ds", listing.layout, part, videos)
-        doc = json.loads(path.read_text())
-        assert (doc["format"], doc["dataset"], doc["layout"], doc["part"]) == (
+        source = json.loads(json.dumps(part_source("ds", listing.layout, part, videos)))
+        assert (source["format"], source["dataset"], source["layout"], source["part"]) == (
             PART_FORMAT,
             "ds",
             layout,
             part,
         )
-        entries = read_part_listing(path)
-        assert [e.video for e in entries] == sorted(v.name for v in videos)
+        entries = part_source_entries(source)
         ordered = sorted(videos, key=lambda v: (v.name, str(v.path)))
+        assert len(entries) == len(ordered)
+        names = [e.video for e in entries]
+        assert len(set(names)) == len(names)  # every manifest row of a part has its own name
         for entry, video in zip(entries, ordered, strict=True):
             assert entry.part == part
-            assert (entry.video, entry.path, entry.label, entry.original) == (
-                video.name,
+            if entry.video != video.name:  # a renamed repeat of another record's name
+                assert video.problem is not None and "~" in entry.video
+            assert (entry.path, entry.label, entry.original) == (
                 video.path,
                 video.label,
                 video.original,
@@ -311,40 +312,39 @@ def test_part_listing_round_trip(tmp_path: Path, layout: str) -> None:
             )
 
 
-def test_read_part_listing_marks_a_shared_video_id(tmp_path: Path) -> None:
+def test_a_part_source_marks_a_shared_video_id_and_renames_a_repeated_name(
+    tmp_path: Path,
+) -> None:
     videos = [_video("a.mp4", tmp_path / "a.mp4"), _video("a.MP4", tmp_path / "a.MP4")]
-    path = tmp_path / "p.json"
-    write_part_listing(path, "d", "folder", "d-test-g-0", videos)
-    first, second = read_part_listing(path)
+    first, second = part_source_entries(part_source("d", "folder", "d-test-g-0", videos))
     assert (first.video, first.problem, first.label) == ("a.MP4", None, 1)
     assert second.video == "a.mp4" and second.label is None
     assert second.problem.startswith("video id 'a' is also the id of a.MP4")
+    again = [
+        _video("b.mp4", tmp_path / "x" / "b.mp4"),
+        _video("b.mp4", tmp_path / "y" / "b.mp4", problem="same name as x/b.mp4"),
+    ]
+    kept, renamed = part_source_entries(part_source("d", "folder", "d-test-g-0", again))
+    assert (kept.video, kept.problem) == ("b.mp4", None)
+    assert (renamed.video, renamed.problem) == ("b~2.mp4", "same name as x/b.mp4")
 
 
 @pytest.mark.parametrize(
     ("doc", "match"),
     [
-        (None, "part listing not found"),
-        ("{", "cannot read the part listing"),
-        ([], "expected a part listing of format rf_models.part/1, found 'list'"),
+        ([], "expected a part source of format rf_models.part/1, found 'list'"),
         ({"format": "rf_models.part/0"}, "found 'rf_models.part/0'"),
         ({"format": PART_FORMAT, "dataset": "d", "layout": "folder"}, "expected part to be"),
         ({"format": PART_FORMAT, "dataset": "d", "layout": "l", "part": "p"}, "videos to be"),
         (
             {"format": PART_FORMAT, "dataset": "d", "layout": "l", "part": "p", "videos": [1]},
-            r"videos\[0\]: expected an object",
+            r"part p: videos\[0\]: expected an object",
         ),
     ],
 )
-def test_read_part_listing_errors_name_the_file(tmp_path: Path, doc: object, match: str) -> None:
-    path = tmp_path / "p.json"
-    if isinstance(doc, str):
-        path.write_text(doc)
-    elif doc is not None:
-        path.write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match=match) as err:
-        read_part_listing(path)
-    assert str(path) in str(err.value)
+def test_a_bad_part_source_is_refused(doc: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        part_source_entries(doc)
 
 
 @pytest.mark.parametrize(
@@ -356,14 +356,11 @@ def test_read_part_listing_errors_name_the_file(tmp_path: Path, doc: object, mat
         ({"path": None}, "expected path to be str"),
     ],
 )
-def test_read_part_listing_checks_each_record(tmp_path: Path, change: dict, match: str) -> None:
-    path = tmp_path / "p.json"
-    write_part_listing(path, "d", "folder", "p", [_video("a.mp4", tmp_path / "a.mp4")])
-    doc = json.loads(path.read_text())
-    doc["videos"][0].update(change)
-    path.write_text(json.dumps(doc))
+def test_a_part_source_checks_each_record(tmp_path: Path, change: dict, match: str) -> None:
+    source = part_source("d", "folder", "p", [_video("a.mp4", tmp_path / "a.mp4")])
+    source["videos"][0].update(change)
     with pytest.raises(ValueError, match=f"videos\\[0\\]: {match}"):
-        read_part_listing(path)
+        part_source_entries(source)
 
 
 # the signature

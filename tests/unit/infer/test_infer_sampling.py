@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rf_models.infer.sampling import sample_frames
@@ -46,3 +47,19 @@ def test_frame_stride_samples_frames_that_have_crops():
 def test_bad_inputs(args):
     with pytest.raises(ValueError, match="must be an integer"):
         sample_frames(*args)
+
+
+def test_even_spacing_is_deepfakebench_linspace_from_first_to_last_frame():
+    frames = sample_frames(300, 32, spacing="even")
+    assert frames == (np.linspace(0, 299, 32, endpoint=True).astype(int) + 1).tolist()
+    assert frames[0] == 1 and frames[-1] == 300 and len(frames) == 32
+    # a video with fewer frames than asked gives each frame once
+    assert sample_frames(20, 32, spacing="even") == list(range(1, 21))
+    # over the frames that have crops (frames.stride 2): the first and last of those
+    assert sample_frames(31, 4, 2, spacing="even") == [1, 11, 21, 31]
+    assert sample_frames(0, 32, spacing="even") == []
+
+
+def test_unknown_spacing_is_refused():
+    with pytest.raises(ValueError, match="spacing must be one of"):
+        sample_frames(10, 4, spacing="random")

@@ -165,7 +165,12 @@ def test_report_from_the_ensemble_stage(tmp_path, manifests):
     assert "stacking_temperature" in html and "frame" in html
 
 
-@pytest.mark.parametrize("name", [*FIGURE_NAMES, "predict_pictures", "workflow"])
+# the report's captions beyond the run's figures: predict's pictures, the workflow page and
+# the evaluate target's heat map and robustness curves
+OTHER_CAPTIONS = ("predict_pictures", "workflow", "evaluate_heatmap", "robustness")
+
+
+@pytest.mark.parametrize("name", [*FIGURE_NAMES, *OTHER_CAPTIONS])
 def test_captions_render_as_snakemake_does(name):
     """Each caption goes through Jinja and docutils (what snakemake --report does) without
     a warning."""
@@ -180,4 +185,4 @@ def test_captions_render_as_snakemake_does(name):
 
 def test_every_figure_has_a_caption():
     captions = {p.stem for p in (REPO / "rules" / "report").glob("*.rst")}
-    assert captions == {*FIGURE_NAMES, "predict_pictures", "workflow"}
+    assert captions == {*FIGURE_NAMES, *OTHER_CAPTIONS}

@@ -20,7 +20,7 @@ import pytest
 
 from rf_models.detect.backends import RetinaFaceDetector
 from rf_models.stages import track as track_stage
-from rf_models.stages.align import align_part
+from rf_models.stages.align import AlignOptions, align_part
 from rf_models.stages.detect import detect_part
 from rf_models.stages.extract import FrameOptions, extract_part
 from rf_models.stages.track import track_part
@@ -44,6 +44,10 @@ class CountingDetector:
     def detect_preprocessed(self, batch, orig_size):
         self.frames += len(batch)
         return self.inner.detect_preprocessed(batch, orig_size)
+
+    def detect_preprocessed_with_landmarks(self, batch, orig_size):
+        self.frames += len(batch)
+        return self.inner.detect_preprocessed_with_landmarks(batch, orig_size)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +101,7 @@ def _detect(r, detector, part: Path | None = None, batch_size: int = 4) -> int:
         batch_size=batch_size,
         work=r.work["detect_faces"],
         upstream_work=r.work["extract_frames"],
-        part_dir=part,
+        part=part,
         frame_options=FrameOptions(),
     )
 
@@ -121,7 +125,7 @@ def _align(part: Path, r, quality: int = 95) -> None:
         r.m_track,
         r.faces,
         r.m_align,
-        quality=quality,
+        AlignOptions(quality=quality),
         work=r.work["align_faces"],
         upstream_work=r.work["track_faces"],
     )
