@@ -173,7 +173,7 @@ def main() -> int:
     )
     cfg_path = workdir / "config.yaml"
     cfg_path.write_text(yaml.safe_dump(config))
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "evaluate"]
+    cmd = [sys.executable, "-m", "snakemake", "-n", "evaluate", "--quiet", "rules"]
     cmd += ["--configfile", str(cfg_path), "-d", str(workdir), "-s", str(REPO / "Snakefile")]
     t0 = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True)
