@@ -15,6 +15,11 @@ configfile: os.path.join(workflow.basedir, "config.yaml")
 report: "rules/report/workflow.rst"
 
 
+# rules/common.smk puts snakemake's interpreter first on it for shell rules
+envvars:
+    "PATH",
+
+
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/preprocess.smk"

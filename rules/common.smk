@@ -42,9 +42,12 @@ LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 # per-video results kept across failed jobs (rf_models/work_area.py); not declared outputs
 WORK = f"{RESULTS}/work"
-# The interpreter snakemake runs in, for shell rules: kept out of params, so that starting
-# snakemake through another name of it (python or python3, a moved venv) re-runs nothing.
-PYTHON = sys.executable
+# Shell rules run `python3`: the interpreter snakemake runs in comes first on PATH, as in an
+# activated venv (--use-conda puts the env's before it). Its path stays out of params, so that
+# starting snakemake through another name of it (python, a moved venv) re-runs nothing.
+os.environ["PATH"] = os.pathsep.join(
+    [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
+)
 DETECT_WEIGHTS = config["detect"]["weights"] or str(DETECTOR_WEIGHTS)
 # FrameOptions: what the frames hold (temp and max_parts only say where and how many at once)
 FRAME_OPTIONS = {

@@ -53,7 +53,7 @@ rule train_model:
         device=config["train"]["device"],
     shell:
         # --launcher: srun -n <tasks> under the Slurm profile's mpi, one process otherwise
-        "{PYTHON:q} -m rf_models.train --launcher {resources.mpi:q} "
+        "python3 -m rf_models.train --launcher {resources.mpi:q} "
         "--tasks {resources.tasks:q} --config {input.config:q} "
         "--model {params.model:q} --train-list {input.train_list:q} --val-list {input.val_list:q} "
         "--crops {params.crops:q} --out {params.out_dir:q} --device {params.device:q} "
