@@ -122,7 +122,7 @@ if CONDITIONS:
             work=lambda wc: f"{WORK}/perturb_crops/{wc.condition}/{wc.part}",
             upstream_work=lambda wc: get_work_area("track_faces", wc),
         script:
-            "../workflow_scripts/perturb_crops.py"
+            "../workflow_scripts/align_faces.py"
 
     # redetect mode: a part's videos under a perturbation, the source of the part <part>~<condition>.
     rule perturb_videos:

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from rf_models.demo.summary_file import add_video_options, video_options
 from rf_models.demo.synth import build_demo_dataset
 
 
@@ -18,12 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, required=True, help="output directory")
     parser.add_argument("--parts", type=int, default=4, help="number of dfdc_train_part_<k>")
     parser.add_argument("--videos-per-part", type=int, default=16)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--height", type=int, default=240)
-    parser.add_argument("--fps", type=int, default=15)
-    parser.add_argument("--min-seconds", type=float, default=1.0)
-    parser.add_argument("--max-seconds", type=float, default=4.0)
+    add_video_options(parser, max_seconds=4.0)
     parser.add_argument(
         "--no-awkward", action="store_true", help="leave out the awkward cases (1080p, corrupt...)"
     )
@@ -34,13 +30,8 @@ def main(argv: list[str] | None = None) -> int:
             args.root,
             n_parts=args.parts,
             videos_per_part=args.videos_per_part,
-            seed=args.seed,
-            width=args.width,
-            height=args.height,
-            fps=args.fps,
-            min_seconds=args.min_seconds,
-            max_seconds=args.max_seconds,
             awkward=not args.no_awkward,
+            **video_options(args),
         )
     except (ValueError, TypeError, FileExistsError, NotADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -32,7 +32,7 @@ import math
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +40,14 @@ import numpy as np
 from rf_models.demo import render
 from rf_models.demo.faces import FACE_SOURCES
 from rf_models.demo.mp4 import write_mp4
+from rf_models.demo.summary_file import (
+    add_video_options,
+    check_replaceable,
+    read_summary,
+    summary_dict,
+    summary_text,
+    video_options,
+)
 from rf_models.demo.synth import (
     Assets,
     PlannedHead,
@@ -179,31 +187,19 @@ class EvalSummary:
 
     def to_dict(self) -> dict:
         """JSON-ready dict; the root is left out so the file does not depend on where it is."""
-        data = asdict(self)
-        del data["root"]
-        data["version"] = EVAL_SUMMARY_VERSION
+        data = summary_dict(self, EVAL_SUMMARY_VERSION)
         data["recipes"] = dict(RECIPES)  # for readers of the file; not read back
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n"
+        return summary_text(self.to_dict())
 
 
 def load_eval_summary(root: str | Path) -> EvalSummary:
     """Read ``<root>/eval_summary.json`` written by :func:`build_eval_datasets`."""
     root = Path(root)
     path = root / EVAL_SUMMARY_NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no eval summary (is {root} an eval build?)") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(data, dict) or data.get("version") != EVAL_SUMMARY_VERSION:
-        found = data.get("version") if isinstance(data, dict) else type(data).__name__
-        raise ValueError(
-            f"{path}: expected eval summary version {EVAL_SUMMARY_VERSION}, got {found}"
-        )
+    data = read_summary(path, EVAL_SUMMARY_VERSION, "eval summary", "an eval build")
     try:
         videos = tuple(
             EvalVideo(**{**v, "artefacts": tuple(v["artefacts"])}) for v in data["videos"]
@@ -482,16 +478,6 @@ def _write(plan: EvalPlan, root: Path, assets: Assets) -> EvalVideo:
     )
 
 
-def _check_replaceable(root: Path) -> None:
-    if root.exists() and not root.is_dir():
-        raise NotADirectoryError(f"{root}: expected a directory for the eval sets, found a file")
-    if root.is_dir() and any(root.iterdir()) and not (root / EVAL_SUMMARY_NAME).is_file():
-        raise FileExistsError(
-            f"{root}: not empty and holds no {EVAL_SUMMARY_NAME}; refusing to replace a "
-            "directory that is not an earlier eval build"
-        )
-
-
 def celebdf_list_text(videos: list[EvalVideo]) -> str:
     """``List_of_testing_videos.txt``: ``<1 real | 0 fake> <folder>/<file>`` per listed video."""
     listed = sorted((v for v in videos if v.split == "test"), key=lambda v: v.relpath)
@@ -529,7 +515,7 @@ def build_eval_datasets(
         max_seconds=max_seconds,
     )
     root = Path(root)
-    _check_replaceable(root)
+    check_replaceable(root, EVAL_SUMMARY_NAME, "the eval sets", "an earlier eval build")
     assets = Assets()
     with atomic_output_dir(root) as tmp:
         videos = tuple(_write(plan, tmp, assets) for plan in layout.plans)
@@ -561,24 +547,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Build the FF++- and Celeb-DF-like cross-dataset evaluation sets.",
     )
     parser.add_argument("root", type=Path, help="output directory")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--width", type=int, default=320)
-    parser.add_argument("--height", type=int, default=240)
-    parser.add_argument("--fps", type=int, default=15)
-    parser.add_argument("--min-seconds", type=float, default=1.0)
-    parser.add_argument("--max-seconds", type=float, default=2.0)
+    add_video_options(parser, max_seconds=2.0)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        summary = build_eval_datasets(
-            args.root,
-            seed=args.seed,
-            width=args.width,
-            height=args.height,
-            fps=args.fps,
-            min_seconds=args.min_seconds,
-            max_seconds=args.max_seconds,
-        )
+        summary = build_eval_datasets(args.root, **video_options(args))
     except (ValueError, TypeError, FileExistsError, NotADirectoryError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -15,7 +15,7 @@ import json
 import math
 import string
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,12 @@ from rf_models.config import validate_section
 from rf_models.demo import render
 from rf_models.demo.faces import FACE_SOURCES, TEXTURE_SOURCES, load_photo, load_texture
 from rf_models.demo.mp4 import write_mp4
+from rf_models.demo.summary_file import (
+    check_replaceable,
+    read_summary,
+    summary_dict,
+    summary_text,
+)
 from rf_models.io_utils import atomic_output_dir, atomic_write_bytes, atomic_write_text
 
 SUMMARY_NAME = "demo_summary.json"
@@ -112,29 +118,19 @@ class DemoSummary:
 
     def to_dict(self) -> dict:
         """JSON-ready dict; the root is left out so the file does not depend on where it is."""
-        data = asdict(self)
-        del data["root"]
-        data["version"] = SUMMARY_VERSION
+        data = summary_dict(self, SUMMARY_VERSION)
         data["cases"] = {case: v.relpath for case, v in self.cases.items()}
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, sort_keys=True) + "\n"
+        return summary_text(self.to_dict())
 
 
 def load_demo_summary(root: str | Path) -> DemoSummary:
     """Read ``<root>/demo_summary.json`` written by :func:`build_demo_dataset`."""
     root = Path(root)
     path = root / SUMMARY_NAME
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no demo summary (is {root} a demo dataset?)") from None
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON: {exc}") from exc
-    if not isinstance(data, dict) or data.get("version") != SUMMARY_VERSION:
-        found = data.get("version") if isinstance(data, dict) else type(data).__name__
-        raise ValueError(f"{path}: expected demo summary version {SUMMARY_VERSION}, got {found}")
+    data = read_summary(path, SUMMARY_VERSION, "demo summary", "a demo dataset")
     try:
         videos = tuple(
             DemoVideo(
@@ -468,16 +464,6 @@ def _write(plan: VideoPlan, part_dir: Path, assets: Assets) -> DemoVideo:
     )
 
 
-def _check_replaceable(root: Path) -> None:
-    if root.exists() and not root.is_dir():
-        raise NotADirectoryError(f"{root}: expected a directory for the demo dataset, found a file")
-    if root.is_dir() and any(root.iterdir()) and not (root / SUMMARY_NAME).is_file():
-        raise FileExistsError(
-            f"{root}: not empty and holds no {SUMMARY_NAME}; refusing to replace a directory "
-            "that is not an earlier demo dataset"
-        )
-
-
 def build_demo_dataset(
     root: str | Path,
     *,
@@ -511,7 +497,7 @@ def build_demo_dataset(
         awkward=awkward,
     )
     root = Path(root)
-    _check_replaceable(root)
+    check_replaceable(root, SUMMARY_NAME, "the demo dataset", "an earlier demo dataset")
     assets = Assets()
     parts = tuple(part_name(k) for k in range(n_parts))
     with atomic_output_dir(root) as tmp:
