@@ -38,14 +38,16 @@ def job_counts(dry_run_stdout: str) -> dict[str, int]:
 
 
 def manifests(run, parts=None) -> dict[str, dict]:
-    """Every manifest row as {part/video: row}; only those of `parts` where given (the run's
-    evaluate target adds the parts of its evaluation datasets)."""
+    """The clean parts' manifest rows as {part/video: row}; only those of `parts` where given.
+    The shared run also holds evaluation datasets' parts and perturbed copies of a part
+    (`<part>~<condition>.tsv`, whose rows name the clean part)."""
     results = Path(run["config"]["results_dir"])
     rows = {}
     for path in sorted((results / "manifests").glob("*.tsv")):
+        if "~" in path.stem or (parts is not None and path.stem not in parts):
+            continue
         for row in read_manifest(path):
-            if parts is None or row.part in parts:
-                rows[f"{row.part}/{row.video}"] = row
+            rows[f"{row.part}/{row.video}"] = row
     return rows
 
 
