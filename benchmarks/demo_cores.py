@@ -35,7 +35,7 @@ class Job:
     outputs: list[str] = field(default_factory=list)
     benchmark: str | None = None
     threads: int = 1
-    seconds: float = 0.0
+    seconds: float | None = None  # None: its benchmark file is absent
     after: set[int] = field(default_factory=set)
 
 
@@ -83,10 +83,12 @@ def link(jobs: list[Job], checkout: Path) -> None:
             produced[out] = i
     for job in jobs:
         job.after = {produced[f] for f in job.inputs if f in produced}
-        if job.benchmark:
-            path = Path(job.benchmark)
-            path = path if path.is_absolute() else checkout / path
-            job.seconds = read_seconds(path) if path.is_file() else 0.0
+        if not job.benchmark:  # a target rule (all): no work of its own
+            job.seconds = 0.0
+            continue
+        path = Path(job.benchmark)
+        path = path if path.is_absolute() else checkout / path
+        job.seconds = read_seconds(path) if path.is_file() else None
 
 
 def chain_lengths(jobs: list[Job]) -> list[float]:
@@ -148,7 +150,7 @@ def main() -> int:
         return 2
     jobs = dry_run_jobs(checkout)
     link(jobs, checkout)
-    unmeasured = [job.rule for job in jobs if job.benchmark and not job.seconds]
+    unmeasured = [job.rule for job in jobs if job.seconds is None]
     if unmeasured:
         print(
             f"error: no benchmark file for {len(unmeasured)} jobs ({unmeasured[:3]}...)",
