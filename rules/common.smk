@@ -45,9 +45,10 @@ WORK = f"{RESULTS}/work"
 # Shell rules run `python3`: the interpreter snakemake runs in comes first on PATH, as in an
 # activated venv (--use-conda puts the env's before it). Its path stays out of params, so that
 # starting snakemake through another name of it (python, a moved venv) re-runs nothing.
-os.environ["PATH"] = os.pathsep.join(
-    [os.path.dirname(sys.executable), os.environ.get("PATH", "")]
-)
+_BIN = os.path.dirname(sys.executable)
+# once: a Slurm job's snakemake parses this again with the PATH it inherited
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _BIN:
+    os.environ["PATH"] = os.pathsep.join([_BIN, os.environ.get("PATH", "")])
 DETECT_WEIGHTS = config["detect"]["weights"] or str(DETECTOR_WEIGHTS)
 # FrameOptions: what the frames hold (temp and max_parts only say where and how many at once)
 FRAME_OPTIONS = {
