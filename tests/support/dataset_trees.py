@@ -488,6 +488,10 @@ def build_folder_csv(base: Path, write_video: WriteVideo = placeholder_video) ->
         root / "videos/badset.mp4",
         Expected("test", "fake", "videos__badset.mp4", None, "bad_metadata"),
     )
+    t.video(
+        root / "videos/badboth.mp4",
+        Expected("test", "unlabelled", "videos__badboth.mp4", None, "bad_metadata"),
+    )  # neither its label nor its set can be read
     t.video(outside, Expected("test", "real", "r3.mp4", 0, "listed"))
     t.video(root / "sub/dup.mp4", Expected("test", "fake", "sub__dup.mp4", 1, "listed"))
     t.video(root / "sub__dup.mp4", Expected("test", "fake", "sub__dup.mp4", None, "bad_metadata"))
@@ -505,7 +509,8 @@ def build_folder_csv(base: Path, write_video: WriteVideo = placeholder_video) ->
         f"{outside},real\n"
         "videos/badset.mp4,FAKE,dev\n"
         "sub/dup.mp4,1,\n"
-        "sub__dup.mp4,1,\n",
+        "sub__dup.mp4,1,\n"
+        "videos/badboth.mp4,maybe,dev\n",
     )
     return t.done({"layout": "folder", "csv": "list.csv"})
 

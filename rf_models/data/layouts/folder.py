@@ -93,13 +93,14 @@ def _from_csv(root: Path, csv_path: Path, default_set: str) -> list[DatasetVideo
         path = Path(os.path.abspath(os.path.join(root, os.path.expanduser(cells[0]))))
         label = parse_label(cells[1])
         set_ = cells[2] if width == 3 and cells[2] else default_set
-        problem = None
         where = f"{csv_path.name} line {number}"
+        problems = []
         if label is None:
-            problem = f"{where}: expected a label REAL, FAKE, 0 or 1, found {cells[1]!r}"
-        elif set_ not in SETS:
-            problem = f"{where}: expected a set {', '.join(SETS)}, found {set_!r}"
+            problems.append(f"expected a label REAL, FAKE, 0 or 1, found {cells[1]!r}")
+        if set_ not in SETS:
+            problems.append(f"expected a set {', '.join(SETS)}, found {set_!r}")
             set_ = default_set
+        problem = f"{where}: {'; '.join(problems)}" if problems else None
         key = str(path)
         if key in rows:
             first, video = rows[key]

@@ -27,6 +27,11 @@ def test_csv_matches_the_generated_truth(tmp_path: Path) -> None:
         "list.csv line 6: expected a label REAL, FAKE, 0 or 1, found 'maybe'"
     )
     assert "expected a set train, val, test, found 'dev'" in reasons["videos__badset.mp4"]
+    # both cells bad: one bad_metadata row naming both, not a crash of the whole listing
+    assert reasons["videos__badboth.mp4"] == (
+        "list.csv line 13: expected a label REAL, FAKE, 0 or 1, found 'maybe'; "
+        "expected a set train, val, test, found 'dev'"
+    )
 
 
 def test_one_subfolder_is_enough_and_the_set_key_applies(tmp_path: Path) -> None:
