@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from snakemake.logging import logger
 
-from rf_models.config import split_parts, validate_config
+from rf_models.config import ConfigError, split_parts, validate_config
 from rf_models.data.dfdc import part_signature
 from rf_models.data.selection import (
     DatasetParts,
@@ -309,8 +309,43 @@ def get_final_output():
     return out
 
 
+def get_fitted_combiners(wildcards):
+    """An evaluation's ensembles score with the learned combiners the ensemble split fitted
+    (never fitted on a test set's labels): its combiners.json and manifests; with no ensemble
+    split, none (the learned combiners are skipped)."""
+    if not PLAN.ensemble:
+        return {"fitted_on": []}
+    return {
+        "fitted": f"{RESULTS}/ensemble/{PLAN.ensemble_split}/combiners.json",
+        "fitted_on": get_ensemble_inputs(wildcards)["manifests"],
+    }
+
+
+_HELD_OUT = set()
+
+
+def held_out(parts, where):
+    """``parts``, checked once to share no part or video with a split that a scored model (or
+    the model it starts from) trains or validates on."""
+    if where not in _HELD_OUT:
+        learned = {}
+        for model in PLAN.train_order:
+            split = PLAN.blocks[model]["split"]
+            if split not in learned and split not in PLAN.absent_splits:
+                learned[split] = [p for ps in get_split_parts(split) for p in ps]
+        problem = DATASETS.training_overlap(parts, learned, part_dir)
+        if problem:
+            raise ConfigError(
+                f"config key {where}: {problem}; a test set (and the robustness grid) must "
+                "be held out from every split the models learn from"
+            )
+        _HELD_OUT.add(where)
+    return parts
+
+
 def test_set_parts(test_set):
-    return DATASETS.select(TEST_SETS[test_set], f"evaluate.test_sets.{test_set}")
+    where = f"evaluate.test_sets.{test_set}"
+    return held_out(DATASETS.select(TEST_SETS[test_set], where), where)
 
 
 def get_test_set_inputs(wildcards):
@@ -323,7 +358,8 @@ def get_test_set_inputs(wildcards):
 
 
 def robustness_parts():
-    return DATASETS.select(ROBUSTNESS["parts"], "evaluate.robustness.parts")
+    where = "evaluate.robustness.parts"
+    return held_out(DATASETS.select(ROBUSTNESS["parts"], where), where)
 
 
 def _robustness_part_files(condition, part):

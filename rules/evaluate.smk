@@ -48,6 +48,7 @@ use rule predict_model as predict_test_set with:
 
 use rule ensemble as ensemble_test_set with:
     input:
+        unpack(get_fitted_combiners),
         predictions=expand(
             f"{RESULTS}/evaluate/{{{{test_set}}}}/predictions/{{model}}.npz",
             model=PLAN.trained,
@@ -182,6 +183,7 @@ if CONDITIONS:
     # The seed's ensemble and the combiners under one condition (or the clean grid).
     use rule ensemble as ensemble_robustness with:
         input:
+            unpack(get_fitted_combiners),
             predictions=expand(
                 f"{RESULTS}/robustness/{{{{condition}}}}/predictions/{{model}}.npz",
                 model=PLAN.trained,

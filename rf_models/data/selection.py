@@ -14,6 +14,7 @@ DFDC forms: part numbers, ``rest``, ``all``).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -108,6 +109,14 @@ class DatasetParts:
             return [f"{prefix}{k}" for k in selector["parts"]]
         self._block(selector["dataset"])
         wanted_set, groups = selector.get("set"), selector.get("groups")
+        if groups is not None:
+            known = {DATASET_PART.fullmatch(p)["group"] for p in self.parts(selector["dataset"])}
+            unknown = sorted(set(groups) - known)
+            if unknown:  # a misspelt group would otherwise select nothing, silently
+                raise ConfigError(
+                    f"config key {where}.groups: {unknown} are not groups of dataset "
+                    f"{selector['dataset']!r} (its groups: {sorted(known)})"
+                )
         out = []
         for part in self.parts(selector["dataset"]):
             match = DATASET_PART.fullmatch(part)
@@ -117,6 +126,48 @@ class DatasetParts:
                 continue
             out.append(part)
         return out
+
+    def training_overlap(
+        self,
+        tested: Sequence[str],
+        trained: Mapping[str, Sequence[str]],
+        dfdc_folder: Callable[[str], str],
+    ) -> str | None:
+        """Why the parts ``tested`` are not held out from ``trained`` (``{split: its train and
+        val parts}``), or None when they are: a part of both, one video file in both (datasets
+        may share files: DeeperForensics-1.0's reals are FF++'s), or a dataset's video inside
+        a DFDC training part's folder (``dfdc_folder(part)``)."""
+        files: dict[str, tuple[str, str]] = {}  # video path -> (split, part)
+        folders: dict[str, tuple[str, str]] = {}  # DFDC part folder -> (split, part)
+        for split, parts in trained.items():
+            for part in parts:
+                if part in tested:
+                    return f"part {part} is also a training or validation part of split {split}"
+                if dataset_of(part) is None:
+                    folders[os.path.abspath(dfdc_folder(part))] = (split, part)
+                else:
+                    files.update({str(v.path): (split, part) for v in self.videos(part)})
+        for part in tested:
+            if dataset_of(part) is None:
+                where = os.path.abspath(dfdc_folder(part))
+                inside = [p for p in files if os.path.dirname(p) == where]
+                if inside:
+                    split, other = files[inside[0]]
+                    return (
+                        f"part {part}'s folder holds {inside[0]}, a video of part {other} of "
+                        f"split {split}"
+                    )
+                continue
+            for video in self.videos(part):
+                path = str(video.path)
+                found = files.get(path) or folders.get(os.path.dirname(path))
+                if found:
+                    split, other = found
+                    return (
+                        f"{path} (part {part}) is also a video of part {other}, a training or "
+                        f"validation part of split {split}"
+                    )
+        return None
 
     def signature(self, part: str) -> str:
         """Names, sizes and mtimes of the part's videos (a rule parameter)."""

@@ -8,6 +8,11 @@ come from the seed's face rule and shrink, the final score from the seed's polic
 A video no model scored (no face, unreadable, crops missing, ...) gets the policy's default
 score (0.5) from every combiner and stays in the metrics, as the seed's rule has it.
 
+On an evaluation's test set the learned combiners must not learn from that set's labels:
+given the ``combiners.json`` of the split they were fitted on and that split's videos
+(:class:`FittedCombiners`), they score with those parameters, and only the labelled videos
+they were fitted on are scored out-of-fold among themselves, as the ensemble stage scored them.
+
 Outputs in ``out_dir``: ``scores.csv`` (a row per video), ``metrics.csv`` / ``metrics.json``
 (per model and per combiner at video level, plus frame level for image models) and
 ``combiners.json`` (every computed combiner's parameters, fitted ones included).
@@ -21,6 +26,7 @@ import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -137,21 +143,55 @@ def _learns(combiner: Combiner) -> bool:
     return isinstance(combiner, (StackingCombiner, CalibratedCombiner))
 
 
+@dataclass(frozen=True)
+class FittedCombiners:
+    """Learned combiners fitted on another split: ``combiners`` by column name (its
+    ``combiners.json``) and ``videos``, the keys of the labelled videos they were fitted on."""
+
+    combiners: Mapping[str, Combiner]
+    videos: frozenset[str]
+
+    @classmethod
+    def load(
+        cls, combiners_json: str | os.PathLike, manifests: Sequence[str | os.PathLike]
+    ) -> FittedCombiners:
+        """The ensemble stage's ``combiners.json`` of a split and that split's manifests."""
+        rows = read_manifests(manifests)
+        videos = frozenset(video_key(r) for r in rows if r.label is not None)
+        return cls(load_combiners(combiners_json), videos)
+
+
 def _subtable(table: ScoreTable, mask: np.ndarray) -> ScoreTable:
     ids = tuple(v for v, m in zip(table.video_ids, mask, strict=True) if m)
     return ScoreTable(ids, table.models, table.values[mask])
 
 
 def _run_combiner(
-    combiner: Combiner, table: ScoreTable, y: np.ndarray, default: float
+    combiner: Combiner,
+    table: ScoreTable,
+    y: np.ndarray,
+    default: float,
+    fitted: Combiner | None = None,
+    fitted_on: frozenset[str] | None = None,
 ) -> np.ndarray:
     """Scores for every video: out-of-fold for labelled ones when the combiner learns, the
-    default for videos no model scored."""
+    default for videos no model scored. With ``fitted`` (the same combiner fitted on the
+    videos ``fitted_on``), only the labelled videos of ``fitted_on`` are fitted on, out of
+    fold; every other scored video gets ``fitted``'s prediction."""
     scored = ~np.all(np.isnan(table.values), axis=1)
     out = np.full(len(table.video_ids), default)
     if not _learns(combiner):
         if scored.any():
             out[scored] = combiner.predict(_subtable(table, scored))
+        return out
+    if fitted is not None:
+        seen = np.array([v in (fitted_on or ()) for v in table.video_ids], dtype=bool)
+        fit = scored & (y >= 0) & seen
+        if fit.any():
+            out[fit] = combiner.fit_predict(_subtable(table, fit), y[fit])
+        rest = scored & ~fit
+        if rest.any():
+            out[rest] = fitted.predict(_subtable(table, rest))
         return out
     fit = scored & (y >= 0)
     if not fit.any():
@@ -185,6 +225,7 @@ def run_ensemble(
     out_dir: str | os.PathLike,
     *,
     primary: str = SEED_COLUMN,
+    fitted: FittedCombiners | None = None,
 ) -> dict[str, Any]:
     """Ensemble one split; see the module docstring for inputs and outputs.
 
@@ -192,7 +233,9 @@ def run_ensemble(
     None) is a missing model: the policy renormalises over the others. ``policy_cfg`` is the
     ``ensemble.policy`` mapping (complete: config.yaml has the seed's), ``combiners_cfg`` the
     ``ensemble.combiners`` mapping. Returns a summary (counts, missing models, skipped
-    combiners, the ``primary`` column's video-level metrics).
+    combiners, the ``primary`` column's video-level metrics). ``fitted``: the learned
+    combiners as fitted on another split (an evaluation); a learned combiner it lacks is
+    skipped.
     """
     policy = EnsemblePolicy.from_config(policy_cfg, "ensemble.policy")
     specs = _combiner_specs(combiners_cfg, policy)
@@ -228,16 +271,24 @@ def run_ensemble(
     default = policy.default_score
 
     columns: dict[str, np.ndarray] = {SEED_COLUMN: np.array([details[v].score for v in ids])}
-    fitted: dict[str, Combiner] = {SEED_COLUMN: PolicyCombiner(policy)}
+    used: dict[str, Combiner] = {SEED_COLUMN: PolicyCombiner(policy)}
     skipped_combiners: dict[str, str] = {}
     for key, combiner in specs.items():
+        frozen = None
         try:
-            columns[key] = _run_combiner(combiner, table, y, default)
+            if fitted is not None and _learns(combiner):
+                frozen = fitted.combiners.get(key)
+                if type(frozen) is not type(combiner):
+                    raise ValueError(f"the ensemble split has no fitted {key} to score with")
+            columns[key] = _run_combiner(
+                combiner, table, y, default, frozen, None if fitted is None else fitted.videos
+            )
         except ValueError as err:
             skipped_combiners[key] = str(err)
             log.warning("ensemble: combiner %s skipped: %s", key, err)
             continue
-        fitted[key] = combiner
+        # the parameters that scored this set's videos (fitted elsewhere: those of that split)
+        used[key] = combiner if frozen is None else frozen
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -245,7 +296,7 @@ def run_ensemble(
     metric_rows = _metrics(rows, ids, y, table, columns, preds, policy, default)
     write_metrics_csv(out / METRICS_CSV, metric_rows)
     write_metrics_json(out / METRICS_JSON, metric_rows)
-    save_combiners(out / COMBINERS_JSON, fitted)
+    save_combiners(out / COMBINERS_JSON, used)
 
     scored = int(np.count_nonzero(~np.all(np.isnan(table.values), axis=1))) if models else 0
     primary_row = next(

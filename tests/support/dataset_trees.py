@@ -80,6 +80,53 @@ class _Tree:
         return DatasetTree(self.root, {"root": str(self.root), **block}, dict(self.videos))
 
 
+def build_dfdc_train(root: Path, write_video: WriteVideo = placeholder_video) -> DatasetTree:
+    """DFDC's training parts: dfdc_train_part_<k>/ with metadata.json ({name: {label, split,
+    original}}), a group per part folder, every video in set train."""
+    t = _Tree(root, write_video)
+
+    def video(part: int, name: str, label, status: str, original=None, write=True) -> None:
+        folder = f"dfdc_train_part_{part}"
+        expected = Expected("train", folder, name, label, status, original)
+        t.video(root / folder / name, expected, write)
+
+    video(0, "aaqaifqrwn.mp4", 0, "listed")
+    video(0, "abarnvbtwb.mp4", 1, "listed", original="aaqaifqrwn.mp4")
+    video(0, "abhggqdift.mp4", None, "bad_metadata")  # label "MAYBE"
+    video(0, "acazlolrpz.mp4", 1, "missing", original="aaqaifqrwn.mp4", write=False)
+    video(0, "adohdulfwb.mp4", None, "not_in_metadata")  # a file without a row
+    video(0, "aassnaulhq.MP4", 0, "listed")
+    video(0, "aassnaulhq.mp4", None, "bad_metadata")  # one video id for two files
+    video(10, "bbbbbbbbbb.mp4", 0, "listed")
+    video(10, "cccccccccc.mp4", 1, "listed", original="bbbbbbbbbb.mp4")
+
+    def row(label, original=None) -> dict:
+        return {"label": label, "split": "train", "original": original}
+
+    t.file(
+        "dfdc_train_part_0/metadata.json",
+        json.dumps(
+            {
+                "aaqaifqrwn.mp4": row("REAL"),
+                "abarnvbtwb.mp4": row("FAKE", "aaqaifqrwn.mp4"),
+                "abhggqdift.mp4": row("MAYBE"),
+                "acazlolrpz.mp4": row("FAKE", "aaqaifqrwn.mp4"),
+                "aassnaulhq.MP4": row("REAL"),
+                "aassnaulhq.mp4": row("REAL"),
+            }
+        ),
+    )
+    t.file(
+        "dfdc_train_part_10/metadata.json",
+        json.dumps(
+            {"bbbbbbbbbb.mp4": row("REAL"), "cccccccccc.mp4": row("FAKE", "bbbbbbbbbb.mp4")}
+        ),
+    )
+    t.file("dfdc_train_part_x/metadata.json", "{}")  # not a part folder: ignored
+    t.file("README.txt", "not a part\n")
+    return t.done({"layout": "dfdc_train"})
+
+
 def build_dfdc_test(root: Path, write_video: WriteVideo = placeholder_video) -> DatasetTree:
     """The DFDC public test set: flat .mp4 files and labels.csv (filename,label; 1 = FAKE)."""
     t = _Tree(root, write_video)
@@ -516,6 +563,7 @@ def build_folder_csv(base: Path, write_video: WriteVideo = placeholder_video) ->
 
 
 BUILDERS = {
+    "dfdc_train": build_dfdc_train,
     "dfdc_test": build_dfdc_test,
     "dfdcp": build_dfdcp,
     "ffpp": build_ffpp,

@@ -63,12 +63,29 @@ def test_deepfakebench_protocol_is_a_configfile(tmp_path: Path) -> None:
     assert train_parts and not train_parts & test_parts
 
 
+def test_a_test_set_that_holds_training_videos_stops_evaluate(tmp_path: Path) -> None:
+    """DeepfakeBench's profile with FF++ as a test set without `set: test`: its train and val
+    videos too."""
+    config = deepfakebench_config(tmp_path)
+    config["evaluate"]["test_sets"]["ffpp_all"] = [{"dataset": "ffpp_c23"}]
+    cfg = write_config(tmp_path / "leak.yaml", config)
+    out = run_snakemake(["-n", "evaluate", "--configfile", str(cfg)], tmp_path, check=False)
+    assert out.returncode != 0
+    text = out.stdout + out.stderr
+    assert "config key evaluate.test_sets.ffpp_all: part ffpp_c23-train-" in text
+    assert "is also a training or validation part of split ffpp_c23" in text
+    # `all` does not evaluate, so it does not check
+    assert run_snakemake(["-n", "--configfile", str(cfg)], tmp_path).returncode == 0
+
+
 def test_every_layout_at_once_and_only_the_parts_a_target_needs(tmp_path: Path) -> None:
     datasets, test_sets = {}, {}
     for layout, build in BUILDERS.items():
         tree = build(tmp_path / layout)
         datasets[layout] = tree.block
+        # FF++ trains the models below: its test set alone is held out
         test_sets[layout] = [{"dataset": layout}]
+    test_sets["ffpp"] = [{"dataset": "ffpp", "set": "test"}]  # its train and val train the models
     deepfakebench_config(tmp_path / "init")  # placeholders of the init files
     for init in (tmp_path / "init" / "pretrain").iterdir():
         (tmp_path / "pretrain").mkdir(exist_ok=True)
@@ -96,14 +113,16 @@ def test_every_layout_at_once_and_only_the_parts_a_target_needs(tmp_path: Path) 
     counts = job_counts(out)
     full = validate_config({**yaml.safe_load((REPO / "config.yaml").read_text()), **config})
     parts = DatasetParts(full)
-    needed = {p for name in datasets for p in parts.select([{"dataset": name}], "t")}
-    assert counts["extract_frames"] == len(needed) and counts["index_dataset"] == len(datasets)
+    tested = {p for selectors in test_sets.values() for p in parts.select(selectors, "t")}
+    split = full["lists"]["splits"]["ffpp"]
+    training = set(parts.select(split["train"], "t")) | set(parts.select(split["val"], "t"))
+    assert tested and training and not tested & training  # held out
+    assert counts["extract_frames"] == len(tested | training)
+    assert counts["index_dataset"] == len(datasets)
     assert counts["predict_test_set"] == 11 * len(datasets)
     # `all` needs only the training split's parts
     quiet = job_counts(run_snakemake(["-n", "--configfile", str(cfg)], tmp_path).stdout)
-    split = full["lists"]["splits"]["ffpp"]
-    training = set(parts.select(split["train"], "t")) | set(parts.select(split["val"], "t"))
-    assert quiet["extract_frames"] == len(training) < len(needed)
+    assert quiet["extract_frames"] == len(training)
 
 
 def test_a_missing_split_file_is_a_clear_error(tmp_path: Path) -> None:

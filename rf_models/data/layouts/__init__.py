@@ -5,8 +5,8 @@ A block is a plain mapping from the configuration: ``layout``, ``root`` and the 
 keys (each layout module states them and their defaults in ``LAYOUT.keys``). Path keys are
 absolute or relative to ``root``; ``root`` is absolute or relative to the working directory.
 Listing only scans folders and reads the small split and label files; no video is opened.
-The DFDC training parts (``dfdc_train_part_<k>/metadata.json``) are read by
-:mod:`rf_models.data.dfdc`, not here.
+The run's own DFDC parts (``parts``) are read by :mod:`rf_models.data.dfdc`; the layout
+``dfdc_train`` lists the same folders as a dataset.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from rf_models.data.layouts import (
     celebdf,
     deeperforensics,
     dfdc_test,
+    dfdc_train,
     dfdcp,
     ffpp,
     folder,
@@ -31,7 +32,7 @@ from rf_models.data.layouts.common import Layout
 
 LAYOUTS: dict[str, Layout] = {
     module.LAYOUT.name: module.LAYOUT
-    for module in (dfdc_test, dfdcp, ffpp, celebdf, deeperforensics, uadfv, folder)
+    for module in (dfdc_train, dfdc_test, dfdcp, ffpp, celebdf, deeperforensics, uadfv, folder)
 }
 BLOCK_KEYS = ("layout", "root")
 

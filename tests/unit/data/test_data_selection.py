@@ -70,7 +70,16 @@ def test_selectors_pick_dfdc_parts_and_dataset_sets_and_groups(tmp_path: Path) -
     ("selector", "match"),
     [
         ({"parts": [7]}, r"DFDC parts \[7\] are not in `parts`"),
-        ({"dataset": "ff", "set": "val", "groups": ["NoSuchMethod"]}, "selects no part"),
+        (
+            {"dataset": "ff", "set": "val", "groups": ["NoSuchMethod"]},
+            r"\['NoSuchMethod'\] are not groups of dataset 'ff'",
+        ),
+        # a misspelt group beside a right one is not ignored
+        (
+            {"dataset": "ff", "groups": ["Deepfakes", "Deepfake"]},
+            r"evaluate.test_sets.x\[0\].groups: \['Deepfake'\] are not groups",
+        ),
+        ({"dataset": "cd", "set": "val"}, "selects no part"),  # Celeb-DF has no val set
     ],
 )
 def test_a_selector_that_picks_nothing_is_an_error(tmp_path, selector, match) -> None:
@@ -131,3 +140,43 @@ def test_listing_waits_for_the_build_and_happens_once(tmp_path: Path) -> None:
     assert calls == ["ff"]
     with pytest.raises(ConfigError, match="no dataset 'zz'"):
         datasets.parts("zz")
+
+
+def test_test_parts_must_be_held_out_from_the_training_splits(tmp_path: Path) -> None:
+    config, ffpp, _ = _config(tmp_path)
+    datasets = DatasetParts(config)
+    train = datasets.select([{"dataset": "ff", "set": "train"}], "t")
+    test = datasets.select([{"dataset": "ff", "set": "test"}], "t")
+    cd_test = datasets.select([{"dataset": "cd", "set": "test"}], "t")
+    dfdc = ["dfdc_train_part_0", "dfdc_train_part_1"]
+    learned = {"s": train + dfdc}
+    folder = str(tmp_path / "d" / "{}").format
+    assert (
+        datasets.training_overlap(test + cd_test + ["dfdc_train_part_2"], learned, folder) is None
+    )
+    # a part of both
+    assert datasets.training_overlap(cd_test + [train[0]], learned, folder) == (
+        f"part {train[0]} is also a training or validation part of split s"
+    )
+    assert "part dfdc_train_part_1 is also" in datasets.training_overlap(
+        ["dfdc_train_part_1"], learned, folder
+    )
+
+
+def test_test_videos_shared_with_training_ones_are_found(tmp_path: Path) -> None:
+    """Datasets that share files (DeeperForensics-1.0's reals are FF++'s), and dataset videos
+    inside a DFDC training part's folder, are not held out."""
+    config, ffpp, _ = _config(tmp_path)
+    config["datasets"]["ff_again"] = {**config["datasets"]["ff"]}
+    datasets = DatasetParts(config)
+    train = datasets.select([{"dataset": "ff", "set": "train"}], "t")
+    again = datasets.select([{"dataset": "ff_again", "set": "train"}], "t")
+    problem = datasets.training_overlap(again, {"s": train}, str)
+    assert problem and "is also a video of part ff-train-" in problem and "split s" in problem
+    # videos in the folder of a DFDC training part, either way round
+    originals = {str(v.path.parent) for p in again for v in datasets.videos(p)}
+    folder = sorted(originals)[0]
+    problem = datasets.training_overlap(again, {"s": ["dfdc_train_part_0"]}, lambda p: folder)
+    assert problem and "dfdc_train_part_0" in problem
+    problem = datasets.training_overlap(["dfdc_train_part_0"], {"s": train}, lambda p: folder)
+    assert problem and problem.startswith(f"part dfdc_train_part_0's folder holds {folder}/")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from rf_models.config import ConfigError
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.infer.combiners import ScoreTable, StackingCombiner
-from rf_models.infer.ensemble_stage import load_combiners, run_ensemble
+from rf_models.infer.ensemble_stage import FittedCombiners, load_combiners, run_ensemble
 from rf_models.infer.policy import EnsemblePolicy, ensemble_scores
 from rf_models.infer.predict_split import FORMAT, read_predictions
 from tests.support.seed_config import policy_config
@@ -323,3 +324,71 @@ def test_a_calibrated_seed_policy_is_a_column_of_its_own(data):
         data, combiners_cfg={"seed_t": {"type": "seed_policy", "calibration": "temperature"}}
     )
     assert summary["combiners"] == ["seed_policy", "seed_t"]
+
+
+def _moved(data, tmp_path, part, flip_labels=False):
+    """The fixture's videos as another part (other video keys), labels optionally flipped."""
+    rows = [
+        dataclasses.replace(
+            r, part=part, label=None if r.label is None or not flip_labels else 1 - r.label
+        )
+        for r in data["rows"]
+    ]
+    manifest = tmp_path / f"{part}.tsv"
+    write_manifest(manifest, rows)
+    preds = {}
+    for (model, path), kind in zip(data["preds"].items(), ("image", "image", "video"), strict=True):
+        faces = {v.replace(PART, part, 1): f for v, f in read_predictions(path).items()}
+        preds[model] = write_pred(tmp_path / f"{part}_{model}.npz", model, kind, faces)
+    return preds, [manifest]
+
+
+def test_an_evaluation_scores_with_the_combiners_the_ensemble_split_fitted(data, tmp_path):
+    run(data)  # the ensemble split: fits the learned combiners
+    fitted = FittedCombiners.load(data["out"] / "combiners.json", data["manifests"])
+    frozen = load_combiners(data["out"] / "combiners.json")
+    columns = {}
+    for flip in (False, True):
+        preds, manifests = _moved(data, tmp_path, f"test{int(flip)}", flip_labels=flip)
+        out = tmp_path / f"eval{int(flip)}"
+        run(data, predictions=preds, manifests=manifests, out_dir=out, fitted=fitted)
+        scores = pd.read_csv(out / "scores.csv").set_index("video")
+        scored = scores[scores["n_models"] > 0]
+        table = ScoreTable(
+            tuple(scored.index), ("sf", "xcep", "b3"), scored[["sf", "xcep", "b3"]].values
+        )
+        for name in ("stacking", "stacking_t"):
+            np.testing.assert_allclose(scored[name], frozen[name].predict(table), rtol=1e-9)
+        columns[flip] = scores[["stacking", "stacking_t"]].to_numpy()
+        # combiners.json records the parameters that scored the set: the ensemble split's
+        assert json.loads((out / "combiners.json").read_text()) == json.loads(
+            (data["out"] / "combiners.json").read_text()
+        )
+    # the test set's labels are never learned from: flipping them changes no score
+    np.testing.assert_array_equal(columns[False], columns[True])
+
+
+def test_an_evaluation_of_the_ensemble_splits_own_videos_stays_out_of_fold(data, tmp_path):
+    run(data)
+    own = pd.read_csv(data["out"] / "scores.csv").set_index("video")
+    fitted = FittedCombiners.load(data["out"] / "combiners.json", data["manifests"])
+    summary = run(data, out_dir=tmp_path / "again", fitted=fitted)
+    assert not summary["skipped_combiners"]
+    again = pd.read_csv(tmp_path / "again" / "scores.csv").set_index("video")
+    labelled = own["label"].notna() & (own["n_models"] > 0)
+    # the labelled videos it was fitted on: out of fold, as the ensemble stage scored them
+    np.testing.assert_allclose(
+        again.loc[labelled, "stacking"], own.loc[labelled, "stacking"], rtol=1e-12
+    )
+    # the unlabelled one: the fitted parameters
+    np.testing.assert_allclose(
+        again.loc[~labelled, "stacking"], own.loc[~labelled, "stacking"], rtol=1e-12
+    )
+
+
+def test_an_evaluation_without_fitted_combiners_skips_the_learned_ones(data, tmp_path):
+    summary = run(data, fitted=FittedCombiners({}, frozenset()))
+    assert set(summary["skipped_combiners"]) == {"stacking", "stacking_t"}
+    assert "has no fitted stacking" in summary["skipped_combiners"]["stacking"]
+    scores = pd.read_csv(data["out"] / "scores.csv")
+    assert "mean" in scores.columns and "stacking" not in scores.columns
