@@ -80,15 +80,17 @@ def perturb_part_videos(
     """Write every labelled video of ``part`` (a DFDC folder or a dataset part's source) under
     ``condition`` into ``out_dir`` (replaced atomically), with a ``metadata.json`` of their
     labels. A video that was not usable in the clean part, or that cannot be perturbed, is
-    listed with its label and no file, so the derived part records it as missing; unlabelled
-    files are left out, as they were of the clean part's scores. Returns {video: why} for
-    every video without a perturbed file."""
+    listed with its label and no file, so the derived part records it as missing; an
+    unlabelled one is listed with a null label and no file, so the derived part records it as
+    ``bad_metadata`` and leaves it out of the metrics, as the clean part did. Returns
+    {video: why} for every video without a perturbed file."""
     entries = part_videos(part)
     skipped: dict[str, str] = {}
     with atomic_output_dir(out_dir) as tmp:
         metadata = {}
         for entry in entries:
             if entry.label is None:
+                metadata[entry.video] = {"label": None}  # recorded, never dropped
                 skipped[entry.video] = "no label in the clean part"
                 continue
             metadata[entry.video] = {"label": "FAKE" if entry.label == 1 else "REAL"}

@@ -5,9 +5,9 @@ run_ensemble`, which writes ``metrics.csv``: per model and combiner a video-leve
 95% bootstrap intervals) and, for image models, a frame-level row. This module gathers them:
 
 - :func:`gather_metrics`: every row of every test set, with a ``test_set`` column (long form);
-- :func:`cross_dataset_table`: one row per model and ensemble, per test set its video-level
-  ROC AUC with the interval, the frame-level AUC (DeepfakeBench's headline), AP, EER and log
-  loss;
+- :func:`cross_dataset_table`: one row per model and ensemble, per test set its videos (and
+  those scored), the video-level ROC AUC, AP, EER and log loss with their intervals, and the
+  frame-level AUC (DeepfakeBench's headline);
 - :func:`robustness_rows`: per model and ensemble, per perturbation type and level (level 0:
   the clean test set), the video- and frame-level AUC and the log loss.
 """
@@ -24,16 +24,27 @@ from typing import Any
 
 from rf_models.io_utils import atomic_write_text
 
-# Per test set, the columns of the cross-dataset table (video level unless "frame_").
-TABLE_COLUMNS = (
-    "video_auc",
-    "video_auc_ci_low",
-    "video_auc_ci_high",
-    "frame_auc",
-    "average_precision",
-    "eer",
-    "log_loss",
-)
+# Per test set, the columns of the cross-dataset table (video level unless "frame_"), each
+# from its metrics row (column of the video row, or of the frame row for "frame_").
+# n: labelled videos; n_scored: those some model scored (the others get the default score).
+_TABLE_SOURCES = {
+    "n": "n",
+    "n_scored": "n_scored",
+    "video_auc": "roc_auc",
+    "video_auc_ci_low": "roc_auc_ci_low",
+    "video_auc_ci_high": "roc_auc_ci_high",
+    "frame_auc": "roc_auc",
+    "average_precision": "average_precision",
+    "average_precision_ci_low": "average_precision_ci_low",
+    "average_precision_ci_high": "average_precision_ci_high",
+    "eer": "eer",
+    "eer_ci_low": "eer_ci_low",
+    "eer_ci_high": "eer_ci_high",
+    "log_loss": "log_loss",
+    "log_loss_ci_low": "log_loss_ci_low",
+    "log_loss_ci_high": "log_loss_ci_high",
+}
+TABLE_COLUMNS = tuple(_TABLE_SOURCES)
 ROBUSTNESS_COLUMNS = (
     "name",
     "type",
@@ -98,13 +109,11 @@ def cross_dataset_table(
         for ts, rows in per_set.items():
             video = rows.get((name, "video"), {})
             frame = rows.get((name, "frame"), {})
-            row[f"{ts}_video_auc"] = _number(video.get("roc_auc"))
-            row[f"{ts}_video_auc_ci_low"] = _number(video.get("roc_auc_ci_low"))
-            row[f"{ts}_video_auc_ci_high"] = _number(video.get("roc_auc_ci_high"))
-            row[f"{ts}_frame_auc"] = _number(frame.get("roc_auc"))
-            row[f"{ts}_average_precision"] = _number(video.get("average_precision"))
-            row[f"{ts}_eer"] = _number(video.get("eer"))
-            row[f"{ts}_log_loss"] = _number(video.get("log_loss"))
+            for column, source in _TABLE_SOURCES.items():
+                value = _number((frame if column == "frame_auc" else video).get(source))
+                if column in ("n", "n_scored") and not math.isnan(value):
+                    value = int(value)
+                row[f"{ts}_{column}"] = value
         table.append(row)
     return columns, table
 

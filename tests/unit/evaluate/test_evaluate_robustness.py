@@ -54,13 +54,15 @@ def test_perturbed_videos_keep_labels_and_frames_and_record_what_they_could_not(
         "b.mp4": {"label": "FAKE", "original": "a.mp4"},
         "broken.mp4": {"label": "FAKE"},
         "gone.mp4": {"label": "REAL"},
+        "unlabelled.mp4": {"label": None},
     }
-    statuses = {e.video: (e.on_disk, e.label) for e in part_entries(out)}
+    statuses = {e.video: (e.on_disk, e.label, e.problem is None) for e in part_entries(out)}
     assert statuses == {
-        "a.mp4": (True, 0),
-        "b.mp4": (True, 1),
-        "broken.mp4": (False, 1),  # the derived part records it as missing
-        "gone.mp4": (False, 0),
+        "a.mp4": (True, 0, True),
+        "b.mp4": (True, 1, True),
+        "broken.mp4": (False, 1, True),  # the derived part records it as missing
+        "gone.mp4": (False, 0, True),
+        "unlabelled.mp4": (False, None, False),  # and this one as bad_metadata
     }
     info = probe_video(out / "a.mp4")
     assert (info.width, info.height, info.frames) == (128, 96, 10)

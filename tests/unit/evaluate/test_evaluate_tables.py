@@ -45,6 +45,11 @@ def test_the_table_has_a_row_per_model_and_ensemble_and_a_column_group_per_test_
         assert row["ffpp_video_auc"] == pytest.approx(float(video["roc_auc"]), nan_ok=True)
         assert row["ffpp_video_auc_ci_low"] == pytest.approx(float(video["roc_auc_ci_low"]))
         assert row["ffpp_log_loss"] == pytest.approx(float(video["log_loss"]))
+        for metric in ("average_precision", "eer", "log_loss"):
+            for col in (metric, f"{metric}_ci_low", f"{metric}_ci_high"):
+                assert row[f"ffpp_{col}"] == pytest.approx(float(video[col]), nan_ok=True)
+        assert row["ffpp_average_precision_ci_low"] <= row["ffpp_average_precision"]
+        assert (row["ffpp_n"], row["ffpp_n_scored"]) == (int(video["n"]), int(video["n_scored"]))
         if row["name"] in frames:  # image models: DeepfakeBench's frame-level AUC
             assert row["ffpp_frame_auc"] == pytest.approx(float(frames[row["name"]]["roc_auc"]))
         else:  # combiners have no frame level
