@@ -2,10 +2,12 @@
 
 Placeholder trees (empty files, the real folder and file names, the split and label files)
 for FaceForensics++ (c23, four methods and DFD), Celeb-DF v2, DFDC-preview, the DFDC public
-test set, DeeperForensics-1.0, UADFV and a user's folder, beside the 50 DFDC training parts of
-the full configuration; each dataset's test set is a test set of `evaluate`, with a
-robustness grid on one DFDC part. Building the DAG lists the folders and reads the split
-files; it opens no video. Prints the placeholders' count, the wall time and the jobs.
+test set, DeeperForensics-1.0, UADFV, a user's folder and two more DFDC training parts in
+another root (layout dfdc_train), beside the 50 DFDC training parts of the full configuration;
+each dataset's test set is a test set of `evaluate` (the full configuration trains on every
+DFDC part: none is held out), with a robustness grid on UADFV. Building the DAG lists the
+folders and reads the split files; it opens no video. Prints the placeholders' count, the
+wall time and the jobs.
 
 Usage: python benchmarks/dry_run_datasets.py [--workdir DIR] [--videos-per-part 2400]
 """
@@ -134,6 +136,7 @@ LAYOUTS = {
     "dfdc_test": ("dfdc_test", dfdc_test, {}),
     "uadfv": ("uadfv", uadfv, {}),
     "mine": ("folder", folder, {}),
+    "dfdc_more": ("dfdc_train", None, {"set": "test", "part_size": 2400}),
 }
 
 
@@ -148,7 +151,11 @@ def main() -> int:
     make_placeholders(workdir / "DFDC-Kaggle", len(config["parts"]), args.videos_per_part)
     datasets, test_sets, count = {}, {}, 0
     for name, (layout, build, keys) in LAYOUTS.items():
-        count += build(workdir / name)
+        if build is None:  # DFDC training parts held out in another root
+            make_placeholders(workdir / name, 2, args.videos_per_part)
+            count += 2 * args.videos_per_part
+        else:
+            count += build(workdir / name)
         datasets[name] = {"layout": layout, "root": str(workdir / name), **keys}
         test_sets[name] = [{"dataset": name, "set": "test"}]
     count += deeperforensics(workdir / "deeperforensics")
@@ -167,8 +174,8 @@ def main() -> int:
         results_dir=str(workdir / "results"),
         datasets=datasets,
         evaluate={
-            "test_sets": {"dfdc_val": [{"parts": list(range(30, 40))}], **test_sets},
-            "robustness": {"parts": [{"parts": [30]}], "levels": [1, 3, 5]},
+            "test_sets": test_sets,
+            "robustness": {"parts": [{"dataset": "uadfv"}], "levels": [1, 3, 5]},
         },
     )
     cfg_path = workdir / "config.yaml"

@@ -45,7 +45,7 @@ from rf_models.infer.combiners import (
     make_combiner,
 )
 from rf_models.infer.policy import EnsemblePolicy, ensemble_details
-from rf_models.infer.predict_split import (
+from rf_models.infer.predictions import (
     Predictions,
     read_manifests,
     read_prediction_file,

@@ -3,28 +3,17 @@
 For each usable video (status ok/partial, at least one face) it takes faces
 1..min(num_faces, max_faces) and the sampled frames (:func:`rf_models.infer.sampling.
 sample_frames`), reads the crops ``<crops_root>/<part>/<video_id>/frame<N>_face<k>.<ext>`` and
-scores them: an image model per frame, a video model once per face over the whole clip.
+scores them: an image model per frame, a video model once per face over the whole clip. The
+crops of consecutive videos share forward passes (:func:`rf_models.infer.scoring.image_logits`,
+:func:`~rf_models.infer.scoring.clips_logits`), each video's rows are its own.
 
-The output is one ``.npz`` (no pickle) with a row per scored frame (image models) or per face
-(video models, ``frame`` = -1):
-
-    video         str    "<part>/<video file>", the manifest's part and video columns
-    face          int32  face number from 1
-    frame         int32  frame number from 1, -1 for a clip row
-    logit_real    float32
-    logit_fake    float32
-
-plus ``skipped_video`` / ``skipped_reason`` (videos whose crops were missing or unreadable:
-recorded and left out, the ensemble gives them its default score), ``model``, ``kind`` and
-``format``.
+The output is a predictions file (:mod:`rf_models.infer.predictions`).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
-import zipfile
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,22 +24,21 @@ import cv2
 import numpy as np
 
 from rf_models.data.layout import crop_name
-from rf_models.data.manifest import ManifestRow, read_manifest
+from rf_models.data.manifest import ManifestRow
+from rf_models.infer.predictions import read_manifests, video_key, write_prediction_file
 from rf_models.infer.sampling import MAX_FRAMES, sample_frames
 from rf_models.infer.scoring import (
     LoadedModel,
-    clip_logits,
+    clips_logits,
+    clips_per_pass,
+    crops_per_pass,
     image_logits,
     infer_size,
     prepare_crops,
 )
-from rf_models.io_utils import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
-FORMAT = "rf_models.predictions/1"
-COLUMNS = ("video", "face", "frame", "logit_real", "logit_fake")
-KINDS = ("image", "video")
 MAX_FACES = 2
 
 
@@ -67,26 +55,6 @@ class PredictSummary:
     rows: int
     unusable: int  # manifest rows left out before scoring (status, no face)
     skipped: dict[str, str] = field(default_factory=dict)  # video -> reason
-
-
-def video_key(row: ManifestRow) -> str:
-    """The id a video has in predictions and ensemble outputs: ``<part>/<video file>``."""
-    return f"{row.part}/{row.video}"
-
-
-def read_manifests(manifests: Sequence[str | os.PathLike]) -> list[ManifestRow]:
-    """Every row of the manifests, in order; a video listed twice is an error."""
-    rows: list[ManifestRow] = []
-    seen: dict[str, Path] = {}
-    for manifest in manifests:
-        manifest = Path(manifest)
-        for row in read_manifest(manifest):
-            key = video_key(row)
-            if key in seen:
-                raise ValueError(f"{manifest}: video {key} is also listed in {seen[key]}")
-            seen[key] = manifest
-            rows.append(row)
-    return rows
 
 
 def crop_path(root: Path, row: ManifestRow, frame: int, face: int, ext: str) -> Path:
@@ -179,37 +147,43 @@ def predict_split(
     chunks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
     names: list[str] = []
     skipped: dict[str, str] = {}
+
+    def score(window: list[tuple[str, list[int], list[np.ndarray]]]) -> None:
+        for key, result in zip(window, _score_window(lm, window), strict=True):
+            if isinstance(result, ValueError):
+                skipped[key[0]] = str(result)
+                log.warning("%s: %s skipped: %s", lm.name, key[0], result)
+                continue
+            names.append(key[0])
+            chunks.append((len(names) - 1, *result))
+
+    # a window of a few passes' crops: full passes, and a bounded memory
+    per_pass = crops_per_pass(lm) if lm.cfg.kind == "image" else clips_per_pass(lm, max_frames)
+    window_size = WINDOW_PASSES * per_pass
+    window: list[tuple[str, list[int], list[np.ndarray]]] = []
     for done, (row, frames, future) in enumerate(_prefetch(work, load, io_threads), 1):
         key = video_key(row)
         try:
             per_face = future.result()
-            scored = _score_video(lm, per_face, frames)
-        except (CropError, ValueError) as err:
+        except CropError as err:
             skipped[key] = str(err)
             log.warning("%s: %s skipped: %s", lm.name, key, err)
             continue
-        names.append(key)
-        chunks.append((len(names) - 1, *scored))
+        window.append((key, frames, per_face))
+        if sum(_units(lm, f) for _, _, faces in window for f in faces) >= window_size:
+            score(window)
+            window = []
         if done % 500 == 0:
             log.info("%s: %d / %d videos", lm.name, done, len(work))
-
-    arrays = _columns(names, chunks)
-    arrays.update(
-        skipped_video=np.array(list(skipped), dtype=str),
-        skipped_reason=np.array(list(skipped.values()), dtype=str),
-        model=np.array(lm.name),
-        kind=np.array(lm.cfg.kind),
-        format=np.array(FORMAT),
-    )
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    atomic_write_bytes(out_path, buf.getvalue())
+    if window:
+        score(window)
+    rows_written = write_prediction_file(out_path, names, chunks, skipped, lm.name, lm.cfg.kind)
     summary = PredictSummary(
         model=lm.name,
         kind=lm.cfg.kind,
         videos=len(work),
         scored=len(names),
-        rows=len(arrays["face"]),
+        rows=rows_written,
         unusable=len(rows) - len(work),
         skipped=skipped,
     )
@@ -225,115 +199,40 @@ def predict_split(
     return summary
 
 
-def _score_video(
-    lm: LoadedModel, per_face: list[np.ndarray], frames: list[int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(face, frame, logits) rows of one video."""
-    faces, frame_col, logits = [], [], []
-    for k, crops in enumerate(per_face, 1):
-        if lm.cfg.kind == "image":
-            out = image_logits(lm, crops)
-            frame_col.append(np.asarray(frames, dtype=np.int32))
-        else:
-            out = clip_logits(lm, crops)[None]
-            frame_col.append(np.array([-1], dtype=np.int32))
-        faces.append(np.full(len(out), k, dtype=np.int32))
-        logits.append(out)
-    stacked = np.concatenate(logits)
-    if not np.all(np.isfinite(stacked)):
-        raise ValueError(f"model {lm.name!r} gave non-finite logits")
-    return np.concatenate(faces), np.concatenate(frame_col), stacked
+WINDOW_PASSES = 4  # forward passes' worth of crops scored together
 
 
-def _columns(names: list[str], chunks: list) -> dict[str, np.ndarray]:
-    if not chunks:
-        return {
-            "video": np.array([], dtype=str),
-            "face": np.zeros(0, np.int32),
-            "frame": np.zeros(0, np.int32),
-            "logit_real": np.zeros(0, np.float32),
-            "logit_fake": np.zeros(0, np.float32),
-        }
-    index = np.concatenate([np.full(len(c[1]), c[0], dtype=np.int64) for c in chunks])
-    logits = np.concatenate([c[3] for c in chunks]).astype(np.float32)
-    return {
-        "video": np.array(names, dtype=str)[index],
-        "face": np.concatenate([c[1] for c in chunks]),
-        "frame": np.concatenate([c[2] for c in chunks]),
-        "logit_real": logits[:, 0],
-        "logit_fake": logits[:, 1],
-    }
+def _units(lm: LoadedModel, crops: np.ndarray) -> int:
+    """What one face takes of a pass: its crops (image model) or one clip (video model)."""
+    return len(crops) if lm.cfg.kind == "image" else 1
 
 
-@dataclass(frozen=True)
-class Predictions:
-    """One model's predictions file, grouped for the ensemble policy."""
-
-    model: str
-    kind: str
-    faces: dict[str, list[np.ndarray]]  # video -> per face: (n_frames, 2) or (2,) logits
-    frames: dict[str, list[np.ndarray]]  # image models: video -> per face frame numbers
-    skipped: dict[str, str]
-
-
-def _bad(path: Path, what: str) -> ValueError:
-    return ValueError(f"{path}: not a {FORMAT} predictions file: {what}")
-
-
-def read_prediction_file(path: str | os.PathLike) -> Predictions:
-    """Read and check a file :func:`predict_split` wrote (``allow_pickle=False``)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: predictions file not found")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise _bad(path, f"cannot read it ({err})") from None
-    expected = {*COLUMNS, "skipped_video", "skipped_reason", "model", "kind", "format"}
-    if set(arrays) != expected:
-        raise _bad(path, f"expected arrays {sorted(expected)}, found {sorted(arrays)}")
-    if arrays["format"].shape != () or str(arrays["format"]) != FORMAT:
-        raise _bad(path, f"format is {arrays['format']!r}")
-    kind, model = str(arrays["kind"]), str(arrays["model"])
-    if kind not in KINDS:
-        raise _bad(path, f"kind must be one of {KINDS}, found {kind!r}")
-    n = len(arrays["video"])
-    for col, dtype_kind in zip(COLUMNS, ("U", "i", "i", "f", "f"), strict=True):
-        arr = arrays[col]
-        if arr.ndim != 1 or len(arr) != n or arr.dtype.kind != dtype_kind:
-            raise _bad(path, f"column {col} is {arr.dtype} of shape {arr.shape}, expected {n} rows")
-    if len(arrays["skipped_video"]) != len(arrays["skipped_reason"]):
-        raise _bad(path, "skipped_video and skipped_reason differ in length")
-    logits = np.stack([arrays["logit_real"], arrays["logit_fake"]], axis=1)
-    video, face, frame = arrays["video"], arrays["face"], arrays["frame"]
-    if n and face.min() < 1:
-        raise _bad(path, f"face numbers start at 1, found {face.min()}")
-    if kind == "video" and n and np.any(frame != -1):
-        raise _bad(path, "a video model's rows have frame -1")
-    if kind == "image" and n and frame.min() < 1:
-        raise _bad(path, f"an image model's frame numbers start at 1, found {frame.min()}")
-
-    order = np.lexsort((frame, face, video))
-    video, face, frame, logits = video[order], face[order], frame[order], logits[order]
-    key_change = (video[1:] != video[:-1]) | (face[1:] != face[:-1])
-    if np.any(~key_change & (frame[1:] == frame[:-1])):
-        raise _bad(path, "a (video, face, frame) appears twice")
-    starts = np.concatenate([[0], np.flatnonzero(key_change) + 1, [n]]) if n else np.zeros(1, int)
-    faces: dict[str, list[np.ndarray]] = {}
-    frames: dict[str, list[np.ndarray]] = {}
-    for a, b in zip(starts[:-1], starts[1:], strict=True):
-        vid = str(video[a])
-        faces.setdefault(vid, []).append(logits[a:b] if kind == "image" else logits[a])
-        frames.setdefault(vid, []).append(frame[a:b])
-    skipped = dict(
-        zip(arrays["skipped_video"].tolist(), arrays["skipped_reason"].tolist(), strict=True)
-    )
-    return Predictions(model=model, kind=kind, faces=faces, frames=frames, skipped=skipped)
-
-
-def read_predictions(path: str | os.PathLike) -> dict[str, list[np.ndarray]]:
-    """``video -> per-face logits`` as :func:`rf_models.infer.policy.ensemble_scores` takes
-    them: ``(n_frames, 2)`` arrays (frame order) for an image model, ``(2,)`` for a video
-    model; faces in face-number order."""
-    return read_prediction_file(path).faces
+def _score_window(
+    lm: LoadedModel, window: list[tuple[str, list[int], list[np.ndarray]]]
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray] | ValueError]:
+    """Per video of ``window`` (key, frames, per-face crops), its (face, frame, logits) rows, or
+    the ValueError that leaves it out (non-finite logits)."""
+    faces = [crops for _, _, per_face in window for crops in per_face]
+    if lm.cfg.kind == "image":
+        logits = image_logits(lm, np.concatenate(faces))
+        per_face = np.split(logits, np.cumsum([len(c) for c in faces])[:-1])
+    else:
+        per_face = list(clips_logits(lm, faces)[:, None])
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray] | ValueError] = []
+    at = 0
+    for _, frames, video_faces in window:
+        logits = per_face[at : at + len(video_faces)]
+        at += len(video_faces)
+        stacked = np.concatenate(logits)
+        if not np.all(np.isfinite(stacked)):
+            out.append(ValueError(f"model {lm.name!r} gave non-finite logits"))
+            continue
+        frame = np.asarray(frames, np.int32) if lm.cfg.kind == "image" else np.array([-1], np.int32)
+        out.append(
+            (
+                np.concatenate([np.full(len(f), k, np.int32) for k, f in enumerate(logits, 1)]),
+                np.concatenate([frame] * len(logits)),
+                stacked,
+            )
+        )
+    return out

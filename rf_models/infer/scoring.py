@@ -107,7 +107,7 @@ def load_trained_model(
     # file under them never changes)
     dev = resolve_device(device)
     model = model.to(dev).eval()
-    if dev.type == "cuda" and cfg.channels_last:
+    if cfg.channels_last:
         model = model.to(memory_format=_memory_format(cfg))
     return LoadedModel(name=name, cfg=cfg, model=model, device=dev)
 
@@ -178,7 +178,7 @@ def _forward(lm: LoadedModel, x: torch.Tensor) -> torch.Tensor:
     n = x.shape[0]
     if lm.cfg.flip_tta:
         x = torch.cat([x, torch.flip(x, dims=[-1])])
-    if lm.device.type == "cuda" and lm.cfg.channels_last:
+    if lm.cfg.channels_last:
         x = x.contiguous(memory_format=_memory_format(lm.cfg))
     with torch.inference_mode(), _autocast(lm):
         out = lm.model(x).float()
@@ -192,11 +192,41 @@ def _check_kind(lm: LoadedModel, kind: str, caller: str) -> None:
         raise ValueError(f"{caller}: model {lm.name!r} is a {lm.cfg.kind} model, expected {kind}")
 
 
+# On a CPU a forward pass takes at least this many pixels of input (mirrors included), where
+# the eval batch holds fewer: at the demo's 64 px, passes of 64 crops ran 1.2-1.6x faster than
+# of 16, and clips 4 at a time 1.5-2.4x faster than one by one (benchmarks/predict_speed.py
+# --batches); at the seed's sizes the eval batch stays (larger passes of 299-px crops ran 2x
+# slower there).
+CPU_PIXELS_PER_PASS = 64 * 64 * 64
+CPU_CLIP_PIXELS_PER_PASS = 4 * 32 * 64 * 64
+
+
+def crops_per_pass(lm: LoadedModel) -> int:
+    """Crops one forward pass of an image model takes: on CUDA the eval batch (mirrors on
+    top with flip_tta), on a CPU the eval batch or CPU_PIXELS_PER_PASS, mirrors included."""
+    _check_kind(lm, "image", "crops_per_pass")
+    if lm.device.type == "cuda":
+        return lm.cfg.eval_batch_size
+    size = infer_size(lm.cfg)
+    images = max(lm.cfg.eval_batch_size, CPU_PIXELS_PER_PASS // (size * size))
+    return max(1, images // (2 if lm.cfg.flip_tta else 1))
+
+
+def clips_per_pass(lm: LoadedModel, length: int) -> int:
+    """Clips of ``length`` frames one forward pass of a video model takes: one on CUDA, up to
+    CPU_CLIP_PIXELS_PER_PASS on a CPU."""
+    _check_kind(lm, "video", "clips_per_pass")
+    if lm.device.type == "cuda":
+        return 1
+    size = infer_size(lm.cfg)
+    return max(1, CPU_CLIP_PIXELS_PER_PASS // (max(1, length) * size * size))
+
+
 def image_logits(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray:
-    """Logits ``(n, 2)`` float32 of an image model for ``n`` crops of one face, in batches of
-    the model's eval batch size."""
+    """Logits ``(n, 2)`` float32 of an image model for ``n`` crops (of one face or of many),
+    in passes of :func:`crops_per_pass`."""
     _check_kind(lm, "image", "image_logits")
-    size, batch = infer_size(lm.cfg), lm.cfg.eval_batch_size
+    size, batch = infer_size(lm.cfg), crops_per_pass(lm)
     out = np.empty((len(crops), 2), dtype=np.float32)
     for start in range(0, len(crops), batch):
         chunk = prepare_crops(crops[start : start + batch], size)
@@ -216,12 +246,28 @@ def clip_logits(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray:
     return _check_logits(logits, lm, 1)[0]
 
 
+def clips_logits(lm: LoadedModel, clips: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+    """Logits ``(n, 2)`` float32 of a video model for ``n`` clips (each a face's sampled
+    frames, in order): clips of one length share passes of :func:`crops_per_pass`."""
+    _check_kind(lm, "video", "clips_logits")
+    out = np.empty((len(clips), 2), dtype=np.float32)
+    by_length: dict[int, list[int]] = {}
+    for i, clip in enumerate(clips):
+        by_length.setdefault(len(clip), []).append(i)
+    for length, indices in by_length.items():
+        step = clips_per_pass(lm, length)
+        for start in range(0, len(indices), step):
+            chunk = indices[start : start + step]
+            out[chunk] = clip_logits_by_face(lm, [clips[i] for i in chunk])
+    return out
+
+
 def image_logits_by_face(
     lm: LoadedModel, faces: Sequence[Sequence[np.ndarray]]
 ) -> list[np.ndarray]:
     """Per face, logits ``(n_k, 2)`` float32 of an image model: every face's crops together,
     with their mirrors (flip_tta) in the same forward pass. On CUDA one pass takes them all
-    (at most faces x 35 x 2); on the CPU passes of at most the eval batch, mirrors included:
+    (at most faces x 35 x 2); on the CPU passes of :func:`crops_per_pass`, mirrors included:
     larger batches of 299-px crops ran 2x slower there (benchmarks/predict_speed.py)."""
     _check_kind(lm, "image", "image_logits_by_face")
     counts = [len(crops) for crops in faces]
@@ -232,8 +278,7 @@ def image_logits_by_face(
     if lm.device.type == "cuda":
         logits = _forward(lm, x)
     else:
-        step = max(1, lm.cfg.eval_batch_size // (2 if lm.cfg.flip_tta else 1))
-        logits = torch.cat([_forward(lm, chunk) for chunk in x.split(step)])
+        logits = torch.cat([_forward(lm, chunk) for chunk in x.split(crops_per_pass(lm))])
     out = _check_logits(logits, lm, len(crops))
     return np.split(out, np.cumsum(counts)[:-1])
 

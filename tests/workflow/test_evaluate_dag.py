@@ -12,7 +12,7 @@ from pathlib import Path
 from rf_models.data.manifest import read_manifest
 from rf_models.demo.eval_sets import load_eval_summary
 from rf_models.evaluate.tables import read_rows
-from rf_models.infer.predict_split import read_prediction_file
+from rf_models.infer.predictions import read_prediction_file
 from rf_models.infer.sampling import sample_frames
 from tests.support.snakemake import run_snakemake, write_config
 

@@ -14,7 +14,7 @@ from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.infer.combiners import ScoreTable, StackingCombiner
 from rf_models.infer.ensemble_stage import FittedCombiners, load_combiners, run_ensemble
 from rf_models.infer.policy import EnsemblePolicy, ensemble_scores
-from rf_models.infer.predict_split import FORMAT, read_predictions
+from rf_models.infer.predictions import FORMAT, read_predictions
 from tests.support.seed_config import policy_config
 
 PART = "part_5"

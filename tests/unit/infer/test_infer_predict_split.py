@@ -8,17 +8,14 @@ import logging
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.infer.policy import EnsemblePolicy, ensemble_scores
-from rf_models.infer.predict_split import (
-    COLUMNS,
-    predict_split,
-    read_prediction_file,
-    read_predictions,
-)
+from rf_models.infer.predict_split import predict_split
+from rf_models.infer.predictions import COLUMNS, read_prediction_file, read_predictions
 from rf_models.infer.sampling import sample_frames
-from rf_models.infer.scoring import clip_logits, image_logits, load_trained_model
+from rf_models.infer.scoring import LoadedModel, clip_logits, image_logits, load_trained_model
 from tests.support.infer_models import block, write_checkpoint
 from tests.support.seed_config import policy_config
 
@@ -311,3 +308,48 @@ def test_reader_refuses_pickled_arrays_and_garbage(tmp_path):
         read_prediction_file(tmp_path / "junk.npz")
     with pytest.raises(FileNotFoundError, match="none.npz"):
         read_prediction_file(tmp_path / "none.npz")
+
+
+class _NaNForWhite(torch.nn.Module):
+    """A model whose logits are NaN for all-white crops (a broken model on some inputs)."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.inner(x)
+        white = x.flatten(1).amin(dim=1) > 2.0  # normalised 255 in every channel
+        return torch.where(white[:, None], torch.full_like(out, float("nan")), out)
+
+
+@pytest.mark.parametrize("kind", ["image", "video"])
+def test_videos_sharing_passes_keep_their_own_rows_and_failures(tmp_path, kind):
+    """Every video of a window in one pass: a video whose logits are not finite is skipped
+    alone, and the others' rows are those of scoring them one by one."""
+    rows = [row(f"v{i}", 6 + i, 1 + i % 2) for i in range(5)]
+    root = tmp_path / "faces"
+    for i, r in enumerate(rows):
+        write_crops(root, r, seed=i)
+    white = root / PART / "v2"
+    for path in white.iterdir():
+        cv2.imwrite(str(path), np.full((36, 36, 3), 255, np.uint8))
+    manifest = tmp_path / "m.tsv"
+    write_manifest(manifest, rows)
+    lm = image_model(tmp_path) if kind == "image" else video_model(tmp_path)
+    broken = LoadedModel(lm.name, lm.cfg, _NaNForWhite(lm.model), lm.device)
+    out = tmp_path / "p.npz"
+    summary = predict_split(broken, [manifest], root, out, max_frames=4)
+    assert summary.skipped == {
+        f"{PART}/v2.mp4": "model 'b0' gave non-finite logits".replace("b0", lm.name)
+    }
+    pred = read_predictions(out)
+    assert set(pred) == {f"{PART}/v{i}.mp4" for i in (0, 1, 3, 4)}
+    for r in rows:
+        if r.video_id == "v2":
+            continue
+        frames = sample_frames(r.n_frames, 4)
+        for face in range(1, r.num_faces + 1):
+            crops = load_crops(root, r, face, frames)
+            one = image_logits(lm, crops) if kind == "image" else clip_logits(lm, crops)
+            np.testing.assert_allclose(pred[f"{PART}/{r.video}"][face - 1], one, atol=1e-5)

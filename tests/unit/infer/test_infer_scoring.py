@@ -14,6 +14,9 @@ from rf_models.infer.scoring import (
     check_trained_model,
     clip_logits,
     clip_logits_by_face,
+    clips_logits,
+    clips_per_pass,
+    crops_per_pass,
     image_logits,
     image_logits_by_face,
     infer_size,
@@ -326,20 +329,21 @@ class CountingModel(torch.nn.Module):
 
 
 @pytest.mark.parametrize("flip", [False, True])
-def test_score_image_faces_share_passes_with_the_mirrors(tmp_path, flip):
-    # on the CPU, passes of at most the eval batch, the faces' crops together, mirrors in the
-    # same pass as their crops (on CUDA, one pass)
-    blk = block(flip_tta=flip)
+@pytest.mark.parametrize("size", [128, 256])
+def test_score_image_faces_share_passes_with_the_mirrors(tmp_path, flip, size):
+    # on the CPU, passes of crops_per_pass, the faces' crops together, mirrors in the same
+    # pass as their crops (on CUDA, one pass)
+    blk = block(flip_tta=flip, infer_size=size)
     lm = load_trained_model(write_checkpoint(tmp_path / "best.pt", blk), blk, "m", "cpu")
     faces = [crops(5, seed=1), crops(3, seed=2), []]
     expected = [image_logits(lm, f) if f else np.empty((0, 2)) for f in faces]
     counting = LoadedModel(lm.name, lm.cfg, CountingModel(lm.model), lm.device)
     out = image_logits_by_face(counting, faces)
-    images = (5 + 3) * (2 if flip else 1)
-    batch = lm.cfg.eval_batch_size
-    assert counting.model.batches == [batch] * (images // batch) + [images % batch] * bool(
-        images % batch
-    )
+    per_pass = crops_per_pass(lm)
+    # the pixel budget: 16 images at 128 px; at 256 px 4, the eval batch
+    assert per_pass == {128: 16, 256: 4}[size] // (2 if flip else 1)
+    chunks = [per_pass] * (8 // per_pass) + [8 % per_pass] * bool(8 % per_pass)
+    assert counting.model.batches == [c * (2 if flip else 1) for c in chunks]
     # the former way: per face, chunks of the eval batch (5 -> 4+1, 3 -> 3), mirrors apart
     assert len(counting.model.batches) < 3 * (2 if flip else 1)
     assert [o.shape for o in out] == [(5, 2), (3, 2), (0, 2)]
@@ -363,3 +367,34 @@ def test_score_video_faces_one_forward_over_every_face(tmp_path):
         clip_logits_by_face(lm, [crops(2), []])
     with pytest.raises(ValueError, match="video model, expected image"):
         image_logits_by_face(lm, faces)
+
+
+def test_passes_on_a_cpu_follow_the_pixel_budget_and_stay_the_eval_batch_at_seed_sizes():
+    def lm(kind, size, batch, flip=False, device="cpu"):
+        cfg = ModelConfig.from_dict(
+            "m", block(kind, infer_size=size, batch_size=batch, flip_tta=flip), source="t"
+        )
+        return LoadedModel("m", cfg, torch.nn.Identity(), torch.device(device))
+
+    assert crops_per_pass(lm("image", 64, 16)) == 64  # the demo's 64 px
+    assert crops_per_pass(lm("image", 64, 16, flip=True)) == 32  # mirrors in the same pass
+    assert crops_per_pass(lm("image", 299, 20, flip=True)) == 10  # the seed's: the eval batch
+    assert crops_per_pass(lm("image", 64, 20, flip=True, device="cuda")) == 20  # mirrors on top
+    assert clips_per_pass(lm("video", 64, 4, device="cuda"), 32) == 1
+    assert clips_per_pass(lm("video", 64, 4), 32) == 4
+    assert clips_per_pass(lm("video", 64, 4), 16) == 8
+    assert clips_per_pass(lm("video", 256, 4), 160) == 1  # the seed's clips: one at a time
+    with pytest.raises(ValueError, match="is a video model"):
+        crops_per_pass(lm("video", 64, 4))
+
+
+def test_clips_of_one_length_share_passes_and_keep_their_order(tmp_path):
+    blk = block("video", infer_size=16)
+    lm = load_trained_model(write_checkpoint(tmp_path / "v.pt", blk), blk, "v", "cpu")
+    clips = [crops(n, size=16, seed=k) for k, n in enumerate([8, 5, 8, 8, 5, 3])]
+    counting = LoadedModel(lm.name, lm.cfg, CountingModel(lm.model), lm.device)
+    out = clips_logits(counting, clips)
+    expected = np.stack([clip_logits(lm, c) for c in clips])
+    np.testing.assert_allclose(out, expected, rtol=BATCH_RTOL, atol=BATCH_ATOL)
+    # 16 px: the budget takes every clip of a length in one pass (three lengths, three passes)
+    assert sorted(counting.model.batches) == [1, 2, 3]

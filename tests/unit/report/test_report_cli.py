@@ -15,7 +15,7 @@ from docutils.core import publish_parts
 
 from rf_models.data.manifest import ManifestRow, write_manifest
 from rf_models.infer.ensemble_stage import run_ensemble
-from rf_models.infer.predict_split import FORMAT
+from rf_models.infer.predictions import FORMAT
 from rf_models.report.__main__ import main
 from rf_models.report.build import TABLES, write_report
 from rf_models.report.inputs import read_scores
