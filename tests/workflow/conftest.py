@@ -65,8 +65,9 @@ def reduced_demo_config(workdir) -> dict:
 
 def evaluation_config(workdir) -> dict:
     """The evaluate target at a tiny scale: the demo's FF++- and Celeb-DF-layout datasets
-    (one test pair, a few Celeb-DF videos), the validation part, the evaluation protocol's
-    even frames, and a robustness grid of two perturbations in crops mode."""
+    (one test pair, a few Celeb-DF videos), the held-out DFDC part (a test set must be held
+    out from every split), the evaluation protocol's even frames, and a robustness grid of two
+    perturbations in crops mode."""
     root = workdir / "eval_data"
     return {
         "datasets": {
@@ -82,12 +83,12 @@ def evaluation_config(workdir) -> dict:
             "frames": 8,
             "spacing": "even",
             "test_sets": {
-                "dfdc_val": [{"parts": [1]}],
+                "dfdc_heldout": [{"parts": [2]}],
                 "ffpp_test": [{"dataset": "tiny_ffpp", "set": "test"}],
                 "celebdf_test": [{"dataset": "tiny_celebdf", "set": "test"}],
             },
             "robustness": {
-                "parts": [{"parts": [1]}],
+                "parts": [{"parts": [2]}],
                 "mode": "crops",
                 "types": ["GB", "VC"],
                 "levels": [5],

@@ -62,7 +62,7 @@ def test_the_cross_dataset_table_scores_every_model_and_ensemble_on_every_test_s
     table = read_rows(results(demo_run) / "evaluate" / "table.csv")
     names = [r["name"] for r in table]  # the ensemble stage's order: video models first
     assert names[:2] == ["sf", "b0"] and "seed_policy" in names and "stacking" in names
-    for test_set in ("dfdc_val", "ffpp_test", "celebdf_test"):
+    for test_set in ("dfdc_heldout", "ffpp_test", "celebdf_test"):
         for row in table:
             auc = float(row[f"{test_set}_video_auc"])
             assert 0.0 <= auc <= 1.0, (test_set, row["name"])
@@ -89,7 +89,7 @@ def test_the_robustness_grid_scores_each_condition_from_the_clean_tracks(demo_ru
     rows = read_rows(results(demo_run) / "robustness" / "table.csv")
     seed = {(r["perturbation"], r["level"]) for r in rows if r["name"] == "seed_policy"}
     assert seed == {("none", "0"), ("GB", "5"), ("VC", "5")}
-    faces = results(demo_run) / "robustness" / "GB5" / "faces" / "dfdc_train_part_1"
+    faces = results(demo_run) / "robustness" / "GB5" / "faces" / "dfdc_train_part_2"
     videos = [v for v in faces.iterdir() if v.is_dir()]
     assert videos
     for video in videos:  # the sampled frames only: 8 per video at most
@@ -127,18 +127,21 @@ def test_redetect_runs_the_perturbed_videos_through_every_stage(demo_run, tmp_pa
     config["evaluate"]["robustness"].update(mode="redetect", types=["CS"], levels=[5])
     cfg = write_config(tmp_path / "config.yaml", config)
     run_snakemake(["--configfile", str(cfg), "--cores", "2", "evaluate"], demo_run["workdir"])
-    derived = results(demo_run) / "manifests" / "dfdc_train_part_1~CS5.tsv"
+    derived = results(demo_run) / "manifests" / "dfdc_train_part_2~CS5.tsv"
     clean = {
-        r.video: r for r in read_manifest(results(demo_run) / "manifests" / "dfdc_train_part_1.tsv")
+        r.video: r for r in read_manifest(results(demo_run) / "manifests" / "dfdc_train_part_2.tsv")
     }
     rows = read_manifest(derived)
-    labelled = {v for v, r in clean.items() if r.label is not None}
-    assert {r.video for r in rows} == labelled  # every labelled video, perturbed or missing
+    assert {r.video for r in rows} == set(clean)  # every video, perturbed, missing or unlabelled
     for row in rows:
         assert row.label == clean[row.video].label
-        if clean[row.video].usable:
+        if clean[row.video].label is None:
+            assert row.status == "bad_metadata", row
+        elif clean[row.video].usable:
             assert row.status in ("ok", "partial", "no_face"), row
-    detections = results(demo_run) / "detections" / "dfdc_train_part_1~CS5"
+        else:
+            assert row.status == "missing", row
+    detections = results(demo_run) / "detections" / "dfdc_train_part_2~CS5"
     assert any(detections.rglob("frame1.txt"))  # the detector met the perturbed frames
     table = read_rows(results(demo_run) / "robustness" / "table.csv")
     assert {(r["perturbation"], r["level"]) for r in table if r["name"] == "seed_policy"} == {
