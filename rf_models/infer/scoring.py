@@ -107,7 +107,7 @@ def load_trained_model(
     # file under them never changes)
     dev = resolve_device(device)
     model = model.to(dev).eval()
-    if cfg.channels_last:
+    if _channels_last(cfg, dev):
         model = model.to(memory_format=_memory_format(cfg))
     return LoadedModel(name=name, cfg=cfg, model=model, device=dev)
 
@@ -119,6 +119,13 @@ def infer_size(cfg: ModelConfig) -> int:
 
 def _memory_format(cfg: ModelConfig) -> torch.memory_format:
     return torch.channels_last if cfg.kind == "image" else torch.channels_last_3d
+
+
+def _channels_last(cfg: ModelConfig, device: torch.device) -> bool:
+    """Whether inference runs channels-last: on a CPU always (every architecture scored
+    1.2-1.5x faster so, at 64 to 299 px: benchmarks/scoring_passes.py), elsewhere as the
+    block's channels_last says (a training setting too, where it can be slower on a CPU)."""
+    return device.type == "cpu" or cfg.channels_last
 
 
 def prepare_crops(crops: Sequence[np.ndarray], size: int) -> np.ndarray:
@@ -178,7 +185,7 @@ def _forward(lm: LoadedModel, x: torch.Tensor) -> torch.Tensor:
     n = x.shape[0]
     if lm.cfg.flip_tta:
         x = torch.cat([x, torch.flip(x, dims=[-1])])
-    if lm.cfg.channels_last:
+    if _channels_last(lm.cfg, lm.device):
         x = x.contiguous(memory_format=_memory_format(lm.cfg))
     with torch.inference_mode(), _autocast(lm):
         out = lm.model(x).float()
@@ -193,10 +200,10 @@ def _check_kind(lm: LoadedModel, kind: str, caller: str) -> None:
 
 
 # On a CPU a forward pass takes at least this many pixels of input (mirrors included), where
-# the eval batch holds fewer: at the demo's 64 px, passes of 64 crops ran 1.2-1.6x faster than
-# of 16, and clips 4 at a time 1.5-2.4x faster than one by one (benchmarks/predict_speed.py
-# --batches); at the seed's sizes the eval batch stays (larger passes of 299-px crops ran 2x
-# slower there).
+# the eval batch holds fewer: at the demo's 64 px, clips of 32 frames 4 at a time ran
+# 1.06-1.23x faster than one by one, image passes of up to 64 images as fast as the eval
+# batch's, within noise (benchmarks/scoring_passes.py); at the seed's sizes the eval batch
+# stays (larger passes of 299-px crops ran 2x slower: benchmarks/predict_speed.py).
 CPU_PIXELS_PER_PASS = 64 * 64 * 64
 CPU_CLIP_PIXELS_PER_PASS = 4 * 32 * 64 * 64
 
