@@ -55,7 +55,7 @@ def test_every_video_is_in_a_manifest_with_its_status(demo_run):
     summary = json.loads((Path(demo_run["config"]["data_root"]) / "demo_summary.json").read_text())
     processed = {f"dfdc_train_part_{k}" for k in demo_run["config"]["parts"]}
     rows = manifests(demo_run, processed)
-    videos = [v for v in summary["videos"] if v["part"] in processed]  # not the held-out part
+    videos = [v for v in summary["videos"] if v["part"] in processed]
     assert len(rows) == len(videos)
     for video in videos:
         row = rows[f"{video['part']}/{video['filename']}"]
@@ -128,7 +128,7 @@ def test_stage_parameter_reruns_that_stage_and_downstream_only(demo_run, tmp_pat
     dry = run_snakemake(["-n", "--configfile", str(cfg)], workdir).stdout
     counts = job_counts(dry)
     assert "Params have changed since last execution" in dry
-    assert counts.get("track_faces") == 2 and counts.get("align_faces") == 2, counts
+    assert counts.get("track_faces") == 3 and counts.get("align_faces") == 3, counts
     assert "extract_frames" not in counts and "detect_faces" not in counts, counts
     assert "build_demo_data" not in counts and "export_detector" not in counts, counts
 
