@@ -161,6 +161,7 @@ def predict_split(
     per_pass = crops_per_pass(lm) if lm.cfg.kind == "image" else clips_per_pass(lm, max_frames)
     window_size = WINDOW_PASSES * per_pass
     window: list[tuple[str, list[int], list[np.ndarray]]] = []
+    units = 0  # of window_size the window holds
     for done, (row, frames, future) in enumerate(_prefetch(work, load, io_threads), 1):
         key = video_key(row)
         try:
@@ -170,9 +171,10 @@ def predict_split(
             log.warning("%s: %s skipped: %s", lm.name, key, err)
             continue
         window.append((key, frames, per_face))
-        if sum(_units(lm, f) for _, _, faces in window for f in faces) >= window_size:
+        units += sum(_units(lm, crops) for crops in per_face)
+        if units >= window_size:
             score(window)
-            window = []
+            window, units = [], 0
         if done % 500 == 0:
             log.info("%s: %d / %d videos", lm.name, done, len(work))
     if window:

@@ -255,7 +255,7 @@ def clip_logits(lm: LoadedModel, crops: Sequence[np.ndarray]) -> np.ndarray:
 
 def clips_logits(lm: LoadedModel, clips: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
     """Logits ``(n, 2)`` float32 of a video model for ``n`` clips (each a face's sampled
-    frames, in order): clips of one length share passes of :func:`crops_per_pass`."""
+    frames, in order): clips of one length share passes of :func:`clips_per_pass`."""
     _check_kind(lm, "video", "clips_logits")
     out = np.empty((len(clips), 2), dtype=np.float32)
     by_length: dict[int, list[int]] = {}
